@@ -1,0 +1,14 @@
+# lfpflow: spiking network -> kernels -> LFP / CSD / CDM / EEG.
+# Rules live in workflow/rules/, one file per stage; see README.md.
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/network.smk"
+include: "workflow/rules/kernels.smk"
+include: "workflow/rules/forward.smk"
+include: "workflow/rules/analysis.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.analysis_all.input,

@@ -1,0 +1,205 @@
+"""Summary statistics: firing rates, CV of ISI, power spectra of the signals."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import signal as sps
+
+
+def mean_rate_hz(
+    spike_times_ms: np.ndarray, population_size: int, *, t_start_ms: float, t_stop_ms: float
+) -> float:
+    """Mean firing rate per neuron (Hz) in [t_start, t_stop).
+
+    Parameters
+    ----------
+    spike_times_ms : numpy.ndarray
+        Spike times of the whole population (ms).
+    population_size : int
+        Number of neurons, silent ones included.
+    t_start_ms, t_stop_ms : float
+        Analysis window (ms).
+    """
+    if t_stop_ms <= t_start_ms:
+        raise ValueError(f"t_stop_ms ({t_stop_ms}) must exceed t_start_ms ({t_start_ms})")
+    times = np.asarray(spike_times_ms)
+    n_spikes = np.count_nonzero((times >= t_start_ms) & (times < t_stop_ms))
+    return float(n_spikes / population_size / ((t_stop_ms - t_start_ms) * 1e-3))
+
+
+def cv_isi(
+    spike_times_ms: np.ndarray,
+    senders: np.ndarray,
+    *,
+    t_start_ms: float,
+    t_stop_ms: float,
+    min_spikes: int = 3,
+) -> tuple[float, int]:
+    """Mean over neurons of the coefficient of variation of inter-spike intervals.
+
+    Parameters
+    ----------
+    spike_times_ms, senders : numpy.ndarray
+        Spike times (ms) and the neuron that fired each spike.
+    t_start_ms, t_stop_ms : float
+        Only spikes in [t_start, t_stop) count (ms).
+    min_spikes : int
+        Neurons with fewer spikes are left out (a CV needs >= 2 intervals).
+
+    Returns
+    -------
+    cv : float
+        Mean CV (std / mean of the ISIs) over included neurons; NaN if none.
+    n_neurons : int
+        Number of neurons included.
+    """
+    times = np.asarray(spike_times_ms, dtype=np.float64)
+    who = np.asarray(senders)
+    keep = (times >= t_start_ms) & (times < t_stop_ms)
+    times, who = times[keep], who[keep]
+    order = np.lexsort((times, who))
+    times, who = times[order], who[order]
+    if times.size < 2:
+        return float("nan"), 0
+    intervals = np.diff(times)
+    same_neuron = who[1:] == who[:-1]
+    neuron_of_interval = who[1:][same_neuron]
+    intervals = intervals[same_neuron]
+    neurons, inverse, n_intervals = np.unique(
+        neuron_of_interval, return_inverse=True, return_counts=True
+    )
+    total = np.bincount(inverse, weights=intervals)
+    total_sq = np.bincount(inverse, weights=intervals**2)
+    mean = total / n_intervals
+    variance = np.maximum(total_sq / n_intervals - mean**2, 0.0)
+    enough = n_intervals >= (min_spikes - 1)
+    if not np.any(enough):
+        return float("nan"), 0
+    cvs = np.sqrt(variance[enough]) / mean[enough]
+    return float(np.mean(cvs)), int(np.count_nonzero(enough))
+
+
+def power_spectrum(
+    values: np.ndarray, *, dt_ms: float, nperseg: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Welch power spectral density along the last axis.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Channels x time (any units U).
+    dt_ms : float
+        Sampling interval (ms).
+    nperseg : int
+        Segment length (samples), capped at the signal length.
+
+    Returns
+    -------
+    freqs_Hz : numpy.ndarray
+    psd : numpy.ndarray
+        Channels x frequencies, U^2/Hz.
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    fs = 1e3 / dt_ms
+    return sps.welch(values, fs=fs, nperseg=min(nperseg, values.shape[-1]), axis=-1)
+
+
+def spectral_summary(
+    freqs_Hz: np.ndarray, psd: np.ndarray, *, fmax_Hz: float, channel_names: Sequence[str]
+) -> dict[str, Any]:
+    """Peak frequency (0 < f <= fmax) and total power per channel.
+
+    Power is the PSD integrated over all frequencies, i.e. the variance of
+    the (mean-removed) signal in units^2.
+    """
+    df = freqs_Hz[1] - freqs_Hz[0]
+    band = (freqs_Hz > 0) & (freqs_Hz <= fmax_Hz)
+    peaks = freqs_Hz[band][np.argmax(psd[:, band], axis=1)]
+    power = psd.sum(axis=1) * df
+    return {
+        "channels": list(channel_names),
+        "peak_frequency_Hz": [float(f) for f in peaks],
+        "power": [float(p) for p in power],
+    }
+
+
+def read_benchmark(path: str | Path) -> dict[str, float]:
+    """Wall seconds and max RSS (MB) from a Snakemake ``benchmark:`` TSV."""
+    with open(path, newline="") as handle:
+        row = next(csv.DictReader(handle, delimiter="\t"))
+
+    def number(key: str) -> float:
+        try:
+            return float(row[key])
+        except (KeyError, ValueError):
+            return float("nan")
+
+    return {"s": number("s"), "max_rss_MB": number("max_rss")}
+
+
+def summarise(
+    *,
+    spikes: Any,
+    signals: Mapping[str, Any],
+    signal_units: Mapping[str, str],
+    config: Mapping[str, Any],
+    benchmarks: Mapping[str, str | Path] | None = None,
+) -> dict[str, Any]:
+    """Everything in ``summary.json``.
+
+    Parameters
+    ----------
+    spikes : lfpflow.network.NetworkSpikes
+        The network's spikes.
+    signals : Mapping
+        ``t_ms`` and channels x time arrays (``LFP``, ``CDM``, ``EEG``, ...).
+    signal_units : Mapping
+        Units of each signal.
+    config : Mapping
+        Resolved configuration (``simulation``, ``analysis``).
+    benchmarks : Mapping, optional
+        Stage name -> Snakemake benchmark TSV.
+    """
+    sim = config["simulation"]
+    settings = config["analysis"]
+    t_start, t_stop = float(sim["transient_ms"]), float(sim["tstop_ms"])
+    populations = {}
+    for name, size in spikes.population_sizes.items():
+        cv, n_cv = cv_isi(
+            spikes.times_ms[name], spikes.senders[name], t_start_ms=t_start, t_stop_ms=t_stop
+        )
+        populations[name] = {
+            "size": int(size),
+            "mean_rate_Hz": mean_rate_hz(
+                spikes.times_ms[name], size, t_start_ms=t_start, t_stop_ms=t_stop
+            ),
+            "cv_isi": cv,
+            "cv_isi_neurons": n_cv,
+        }
+    t_ms = np.asarray(signals["t_ms"])
+    after_transient = t_ms >= t_start
+    spectra = {}
+    for measure in ("LFP", "CSD", "CDM", "EEG"):
+        if measure not in signals:
+            continue
+        values = np.asarray(signals[measure])[:, after_transient]
+        freqs, psd = power_spectrum(values, dt_ms=sim["dt_ms"], nperseg=settings["psd_nperseg"])
+        names = ["x", "y", "z"] if measure == "CDM" else [str(i) for i in range(values.shape[0])]
+        entry = spectral_summary(freqs, psd, fmax_Hz=settings["psd_fmax_Hz"], channel_names=names)
+        entry["power_units"] = f"({signal_units[measure]})^2"
+        spectra[measure] = entry
+    summary: dict[str, Any] = {
+        "analysis_window_ms": [t_start, t_stop],
+        "populations": populations,
+        "signals": spectra,
+    }
+    if benchmarks:
+        summary["stage_timings"] = {
+            stage: read_benchmark(path) for stage, path in sorted(benchmarks.items())
+        }
+    return summary

@@ -1,0 +1,371 @@
+"""Configuration: validation against the JSON schema, defaults, consistency checks.
+
+The schema (``workflow/schemas/config.schema.yaml``, and ``v1.schema.yaml`` for
+the ``v1`` section) describes every key with its units. :func:`resolve_config`
+validates a configuration, fills in defaults and checks the relations a schema
+cannot express (transient shorter than the run, every kernel pathway
+described, ...). Every problem is reported as a :class:`ConfigError` naming the
+key, before any simulation starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+#: Folder holding the JSON schemas (the repository's workflow/schemas).
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or out of range."""
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML file into a dict (an empty file gives ``{}``)."""
+    with open(path) as handle:
+        content = yaml.safe_load(handle)
+    return content or {}
+
+
+def load_schema(schema_dir: str | Path = SCHEMA_DIR) -> dict[str, Any]:
+    """The full configuration schema, with the ``v1`` section's schema inlined."""
+    schema_dir = Path(schema_dir)
+    schema = load_yaml(schema_dir / "config.schema.yaml")
+    v1_schema_path = schema_dir / "v1.schema.yaml"
+    if v1_schema_path.exists():
+        v1_schema = load_yaml(v1_schema_path)
+        v1_schema.pop("$schema", None)
+        v1_schema.setdefault("default", {})
+        schema["properties"]["v1"] = v1_schema
+    return schema
+
+
+def _extend_with_defaults(validator_class: type) -> type:
+    """A validator class that fills in ``default`` values while validating.
+
+    Defaults are inserted before the sub-schema is validated, so nested
+    objects with ``default: {}`` get their own defaults filled in too.
+    """
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_FillingValidator = _extend_with_defaults(jsonschema.Draft7Validator)
+
+
+def _key(path: Any) -> str:
+    parts = [str(part) if not isinstance(part, int) else f"[{part}]" for part in path]
+    return ".".join(parts).replace(".[", "[") or "<root>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = _key(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        unexpected = sorted(set(error.instance) - set(allowed))
+        if allowed:
+            names = ", ".join(f"'{_key([*error.absolute_path, u])}'" for u in unexpected)
+            return f"unknown config key {names}; allowed keys here: {', '.join(allowed)}"
+    if error.validator == "enum":
+        return (
+            f"config key '{key}': {error.instance!r} is not allowed; "
+            f"allowed values: {', '.join(map(repr, error.validator_value))}"
+        )
+    if error.validator == "required":
+        return f"config key '{key}': {error.message}"
+    if error.validator == "pattern" and error.absolute_path:
+        return f"config key '{key}': {error.instance!r} does not match {error.validator_value!r}"
+    if error.validator == "propertyNames":
+        return f"config key '{key}': invalid name {error.instance!r} ({error.message})"
+    return f"config key '{key}': {error.message}"
+
+
+def validate_schema(config: dict[str, Any], schema: Mapping[str, Any] | None = None) -> None:
+    """Validate ``config`` in place against the schema, filling defaults.
+
+    Raises
+    ------
+    ConfigError
+        Listing every violation, each naming its key.
+    """
+    schema = load_schema() if schema is None else schema
+    validator = _FillingValidator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(map(_describe, errors)))
+
+
+def pathway_key(post: str, pre: str) -> str:
+    """The pathway key ``"<post>:<pre>"`` (LFPykernels' ``'Y:X'``)."""
+    return f"{post}:{pre}"
+
+
+def kernel_pathways(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """All ``(post, pre)`` pairs of the kernel populations, in config order."""
+    names = list(config["kernels"]["populations"])
+    return [(post, pre) for post in names for pre in names]
+
+
+def _check(condition: bool, key: str, message: str, problems: list[str]) -> None:
+    if not condition:
+        problems.append(f"config key '{key}': {message}")
+
+
+def _consistency_problems(config: Mapping[str, Any]) -> Iterator[str]:
+    problems: list[str] = []
+    sim = config["simulation"]
+    _check(
+        sim["transient_ms"] < sim["tstop_ms"],
+        "simulation.transient_ms",
+        f"{sim['transient_ms']} must be smaller than simulation.tstop_ms ({sim['tstop_ms']})",
+        problems,
+    )
+    exponent = math.log2(sim["dt_ms"])
+    _check(
+        exponent == round(exponent) and exponent <= 0,
+        "simulation.dt_ms",
+        f"{sim['dt_ms']} must be a power of two not above 1 (e.g. 0.125, 0.0625) "
+        "so that NEST's integer tics_per_ms = 1/dt_ms is exact",
+        problems,
+    )
+
+    net = config["network"]
+    populations = list(net["populations"])
+    for name, pop in net["populations"].items():
+        params = pop.get("params", {})
+        if "V_th" in params or "V_reset" in params:
+            v_th, v_reset = params.get("V_th", -55.0), params.get("V_reset", -70.0)
+            _check(
+                v_th > v_reset,
+                f"network.populations.{name}.params.V_th",
+                f"{v_th} mV must exceed V_reset ({v_reset} mV)",
+                problems,
+            )
+    seen: set[tuple[str, str]] = set()
+    for index, conn in enumerate(net["connections"]):
+        for role in ("pre", "post"):
+            _check(
+                conn[role] in populations,
+                f"network.connections[{index}].{role}",
+                f"{conn[role]!r} is not a population; allowed values: {', '.join(populations)}",
+                problems,
+            )
+        pair = (conn["pre"], conn["post"])
+        _check(
+            pair not in seen,
+            f"network.connections[{index}]",
+            f"pathway {conn['pre']}->{conn['post']} is listed twice",
+            problems,
+        )
+        seen.add(pair)
+    _check(
+        net["delay_min_ms"] >= sim["dt_ms"],
+        "network.delay_min_ms",
+        f"{net['delay_min_ms']} ms must be >= simulation.dt_ms ({sim['dt_ms']} ms)",
+        problems,
+    )
+    for name in net["drive"]["n_ext"]:
+        _check(
+            name in populations,
+            f"network.drive.n_ext.{name}",
+            f"{name!r} is not a population; allowed values: {', '.join(populations)}",
+            problems,
+        )
+
+    kernels = config["kernels"]
+    kernel_populations = list(kernels["populations"])
+    _check(
+        sorted(kernel_populations) == sorted(populations),
+        "kernels.populations",
+        f"must name the same populations as network.populations "
+        f"({', '.join(populations)}), got {', '.join(kernel_populations)}",
+        problems,
+    )
+    expected = {pathway_key(post, pre) for post, pre in kernel_pathways(config)}
+    for section in ("connection_probability", "weights_uS", "multapses", "delays"):
+        present = set(kernels[section])
+        for missing in sorted(expected - present):
+            problems.append(f"config key 'kernels.{section}.{missing}': missing (pathway post:pre)")
+        for extra in sorted(present - expected):
+            problems.append(
+                f"config key 'kernels.{section}.{extra}': not a pathway of kernels.populations; "
+                f"allowed keys: {', '.join(sorted(expected))}"
+            )
+    for missing in sorted(expected - set(kernels["synapse_positions"])):
+        problems.append(f"config key 'kernels.synapse_positions.{missing}': missing")
+    for pre in kernel_populations:
+        _check(
+            pre in kernels["synapses"],
+            f"kernels.synapses.{pre}",
+            "missing (Exp2Syn kinetics of presynaptic population)",
+            problems,
+        )
+    for pre, syn in kernels["synapses"].items():
+        _check(
+            syn["tau2_ms"] > syn["tau1_ms"],
+            f"kernels.synapses.{pre}.tau2_ms",
+            f"{syn['tau2_ms']} must exceed tau1_ms ({syn['tau1_ms']})",
+            problems,
+        )
+    for key, mult in kernels["multapses"].items():
+        _check(
+            mult["min"] <= mult["mean"] <= mult["max"],
+            f"kernels.multapses.{key}",
+            f"need min <= mean <= max, got {mult['min']}, {mult['mean']}, {mult['max']}",
+            problems,
+        )
+    for key, pos in kernels["synapse_positions"].items():
+        lengths = {len(pos[f]) for f in ("z_mean_um", "z_sd_um", "weights")}
+        _check(
+            len(lengths) == 1,
+            f"kernels.synapse_positions.{key}",
+            "z_mean_um, z_sd_um and weights must have the same length",
+            problems,
+        )
+    external = kernels["external"]
+    _check(
+        external["tau2_ms"] > external["tau1_ms"],
+        "kernels.external.tau2_ms",
+        f"{external['tau2_ms']} must exceed tau1_ms ({external['tau1_ms']})",
+        problems,
+    )
+    for name in external["n_ext"]:
+        _check(
+            name in kernel_populations,
+            f"kernels.external.n_ext.{name}",
+            f"{name!r} is not a population; allowed values: {', '.join(kernel_populations)}",
+            problems,
+        )
+    _check(
+        kernels["tau_ms"] >= 10 * sim["dt_ms"],
+        "kernels.tau_ms",
+        f"{kernels['tau_ms']} ms is shorter than 10 time steps",
+        problems,
+    )
+
+    head = config["forward"]["head_model"]
+    radii = head["radii_um"]
+    _check(
+        all(a < b for a, b in zip(radii, radii[1:], strict=False)),
+        "forward.head_model.radii_um",
+        f"{radii} must increase (brain, CSF, skull, scalp)",
+        problems,
+    )
+    dipole_radius = math.dist(head["dipole_location_um"], (0.0, 0.0, 0.0))
+    _check(
+        dipole_radius < radii[0],
+        "forward.head_model.dipole_location_um",
+        f"lies {dipole_radius:.0f} um from the centre, outside the brain sphere ({radii[0]} um)",
+        problems,
+    )
+
+    analysis = config["analysis"]
+    start, stop = analysis["raster_window_ms"]
+    _check(
+        0 <= start < stop <= sim["tstop_ms"],
+        "analysis.raster_window_ms",
+        f"[{start}, {stop}] must be an increasing window inside [0, {sim['tstop_ms']}] ms",
+        problems,
+    )
+    n_analysed = int(round((sim["tstop_ms"] - sim["transient_ms"]) / sim["dt_ms"]))
+    _check(
+        analysis["psd_nperseg"] <= n_analysed,
+        "analysis.psd_nperseg",
+        f"{analysis['psd_nperseg']} exceeds the {n_analysed} samples after the transient",
+        problems,
+    )
+    yield from problems
+
+
+def resolve_config(
+    config: Mapping[str, Any], schema_dir: str | Path = SCHEMA_DIR
+) -> dict[str, Any]:
+    """Validate a configuration, fill defaults and check consistency.
+
+    Parameters
+    ----------
+    config : Mapping
+        Raw configuration (e.g. from YAML); not modified.
+    schema_dir : path-like
+        Folder with ``config.schema.yaml`` (and ``v1.schema.yaml``).
+
+    Returns
+    -------
+    dict
+        A new, fully resolved configuration.
+
+    Raises
+    ------
+    ConfigError
+        Naming every offending key and, where there is a closed set, the
+        allowed values.
+    """
+    resolved = copy.deepcopy(dict(config))
+    validate_schema(resolved, load_schema(schema_dir))
+    problems = list(_consistency_problems(resolved))
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    return resolved
+
+
+def config_scope(config: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """The part of a configuration named by dotted ``keys``.
+
+    Each rule receives only the part of the configuration its output depends
+    on (as Snakemake ``params``), so a change elsewhere does not rerun it: the
+    kernels, for instance, see neither the drive nor the seed nor the duration.
+
+    Parameters
+    ----------
+    config : Mapping
+        Resolved configuration.
+    *keys : str
+        Top-level keys (``"network"``) or dotted paths (``"simulation.dt_ms"``).
+
+    Returns
+    -------
+    dict
+        A deep copy holding only those keys, nested as in ``config``.
+    """
+    scope: dict[str, Any] = {}
+    for key in keys:
+        parts = key.split(".")
+        source: Any = config
+        for part in parts:
+            source = source[part]
+        target = scope
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = copy.deepcopy(source)
+    return scope
+
+
+#: Configuration each stage depends on (see :func:`config_scope`).
+STAGE_SCOPES: dict[str, tuple[str, ...]] = {
+    "network": ("seed", "simulation", "network"),
+    "kernels": ("kernels", "simulation.dt_ms"),
+    "forward": ("seed", "simulation", "network", "kernels", "forward"),
+    "analysis": ("seed", "simulation", "network", "kernels", "forward", "analysis"),
+}
+
+
+def stage_config(config: Mapping[str, Any], stage: str) -> dict[str, Any]:
+    """:func:`config_scope` of one of the stages in :data:`STAGE_SCOPES`."""
+    if stage not in STAGE_SCOPES:
+        raise ValueError(f"unknown stage {stage!r}; allowed values: {', '.join(STAGE_SCOPES)}")
+    return config_scope(config, *STAGE_SCOPES[stage])

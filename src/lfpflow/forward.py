@@ -1,0 +1,289 @@
+"""Forward step: population rates convolved with kernels; CDM -> EEG.
+
+The extracellular signal of the network is
+
+    phi(t) = sum_X sum_Y (nu_X * H_YX)(t),
+
+with nu_X the spike count of presynaptic population X per bin and H_YX the
+kernel of pathway X -> Y (Hagen et al. 2022, PLOS Comput Biol 18:e1010353).
+Kernels have an odd number of lags with lag 0 at the centre; lag 0 aligns with
+the bin of the spike, so the result has exactly the time axis of the rates.
+
+The EEG is computed from the current dipole moment (CDM) with the four-sphere
+head model of Naess et al. (2017, Front Hum Neurosci 11:490) as implemented by
+LFPykit's :class:`lfpykit.eegmegcalc.FourSphereVolumeConductor`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import signal as sps
+
+from lfpflow import io
+
+
+def _check_kernel(key: Any, kernel: np.ndarray) -> np.ndarray:
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if kernel.ndim != 2:
+        raise ValueError(f"kernel {key!r} must be 2-D (channels x lags), got shape {kernel.shape}")
+    if kernel.shape[1] % 2 != 1:
+        raise ValueError(
+            f"kernel {key!r} must have an odd number of lags (lag 0 at the centre), "
+            f"got {kernel.shape[1]}"
+        )
+    return kernel
+
+
+def convolve_rate(rate: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Convolve one rate with a (channels x lags) kernel, lag 0 at the centre.
+
+    Parameters
+    ----------
+    rate : numpy.ndarray
+        1-D spike counts per bin (length T).
+    kernel : numpy.ndarray
+        Channels x (2 K + 1) lags; column K is lag 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Channels x T, equal to ``np.convolve(rate, h)[K:K + T]`` for each row
+        ``h``, computed by overlap-add FFT convolution.
+    """
+    rate = np.asarray(rate, dtype=np.float64)
+    if rate.ndim != 1:
+        raise ValueError(f"rate must be 1-D, got shape {rate.shape}")
+    kernel = _check_kernel("kernel", kernel)
+    half_width = kernel.shape[1] // 2
+    full = sps.oaconvolve(rate[np.newaxis, :], kernel, mode="full", axes=1)
+    return full[:, half_width : half_width + rate.size]
+
+
+def predict_signal(
+    rates: Mapping[str, np.ndarray], kernels: Mapping[tuple[str, str], np.ndarray]
+) -> np.ndarray:
+    """Sum over pathways of population rate convolved with kernel.
+
+    Parameters
+    ----------
+    rates : Mapping
+        Population name -> 1-D spike counts per bin (all the same length T).
+    kernels : Mapping
+        ``(post, pre)`` -> channels x lags array, lag 0 at the centre (odd
+        number of lags; all kernels with the same number of channels).
+
+    Returns
+    -------
+    numpy.ndarray
+        Channels x T: sum over ``(post, pre)`` of ``rates[pre]`` convolved
+        with the kernel, aligned at lag 0. Identical (to rounding) to summing
+        ``np.convolve(rates[pre], h)[K:K + T]`` per channel, but FFT-based.
+
+    Notes
+    -----
+    Kernels of the same presynaptic population are summed before convolving
+    (convolution is linear), so the cost is one FFT convolution per
+    presynaptic population whatever the number of postsynaptic ones.
+    """
+    if not kernels:
+        raise ValueError("kernels is empty: nothing to predict")
+    lengths = {np.asarray(r).shape for r in rates.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"all rates must have the same shape, got {sorted(lengths)}")
+    summed_by_pre: dict[str, np.ndarray] = {}
+    for (post, pre), kernel in kernels.items():
+        if pre not in rates:
+            raise ValueError(
+                f"kernel ({post!r}, {pre!r}) needs the rate of {pre!r}; "
+                f"rates has: {', '.join(map(repr, rates))}"
+            )
+        kernel = _check_kernel((post, pre), kernel)
+        if pre in summed_by_pre:
+            if summed_by_pre[pre].shape != kernel.shape:
+                raise ValueError(
+                    f"kernel ({post!r}, {pre!r}) has shape {kernel.shape}, other kernels of "
+                    f"{pre!r} have {summed_by_pre[pre].shape}"
+                )
+            summed_by_pre[pre] = summed_by_pre[pre] + kernel
+        else:
+            summed_by_pre[pre] = kernel.copy()
+    channel_counts = {k.shape[0] for k in summed_by_pre.values()}
+    if len(channel_counts) != 1:
+        raise ValueError(f"kernels differ in their number of channels: {sorted(channel_counts)}")
+    total = None
+    for pre, kernel in summed_by_pre.items():
+        part = convolve_rate(rates[pre], kernel)
+        total = part if total is None else total + part
+    return total
+
+
+def predict_contributions(
+    rates: Mapping[str, np.ndarray], kernels: Mapping[tuple[str, str], np.ndarray]
+) -> dict[tuple[str, str], np.ndarray]:
+    """Per-pathway signals ``rates[pre]`` convolved with ``kernels[(post, pre)]``."""
+    return {key: predict_signal(rates, {key: kernel}) for key, kernel in kernels.items()}
+
+
+def scalp_electrode_positions(
+    polar_angles_deg: Sequence[float], scalp_radius_um: float
+) -> np.ndarray:
+    """EEG electrodes on the scalp surface in the x-z plane.
+
+    Parameters
+    ----------
+    polar_angles_deg : sequence of float
+        Angles from the z axis (deg); 0 is the vertex above the dipole.
+    scalp_radius_um : float
+        Outer radius of the head (um).
+
+    Returns
+    -------
+    numpy.ndarray
+        Electrode positions, n x 3 (um).
+    """
+    theta = np.deg2rad(np.asarray(polar_angles_deg, dtype=np.float64))
+    # The four-sphere series is evaluated for points inside or on the scalp;
+    # a hair's breadth inside avoids round-off placing a contact outside it.
+    radius = scalp_radius_um - 1e-6 * scalp_radius_um
+    return np.column_stack([radius * np.sin(theta), np.zeros_like(theta), radius * np.cos(theta)])
+
+
+def eeg_transformation_matrix(head_model: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Four-sphere matrix mapping a CDM (nA um) to scalp potentials (uV).
+
+    Parameters
+    ----------
+    head_model : Mapping
+        ``config["forward"]["head_model"]``: ``radii_um``, ``sigmas_S_per_m``,
+        ``dipole_location_um``, ``electrode_polar_angles_deg``.
+
+    Returns
+    -------
+    matrix : numpy.ndarray
+        n_electrodes x 3, uV per (nA um).
+    electrodes_um : numpy.ndarray
+        n_electrodes x 3 electrode positions (um).
+    """
+    from lfpykit.eegmegcalc import FourSphereVolumeConductor
+
+    radii = [float(r) for r in head_model["radii_um"]]
+    electrodes = scalp_electrode_positions(head_model["electrode_polar_angles_deg"], radii[-1])
+    model = FourSphereVolumeConductor(
+        electrodes, radii=radii, sigmas=[float(s) for s in head_model["sigmas_S_per_m"]]
+    )
+    matrix_mV = model.get_transformation_matrix(
+        np.asarray(head_model["dipole_location_um"], dtype=np.float64)
+    )
+    return 1e3 * matrix_mV, electrodes
+
+
+def eeg_from_cdm(cdm: np.ndarray, head_model: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Scalp potential (uV) of a current dipole moment time series.
+
+    Parameters
+    ----------
+    cdm : numpy.ndarray
+        3 x T current dipole moment (nA um), x, y, z.
+    head_model : Mapping
+        See :func:`eeg_transformation_matrix`.
+
+    Returns
+    -------
+    eeg : numpy.ndarray
+        n_electrodes x T (uV).
+    electrodes_um : numpy.ndarray
+        n_electrodes x 3 (um).
+    """
+    cdm = np.asarray(cdm, dtype=np.float64)
+    if cdm.ndim != 2 or cdm.shape[0] != 3:
+        raise ValueError(f"cdm must be 3 x T (x, y, z), got shape {cdm.shape}")
+    matrix, electrodes = eeg_transformation_matrix(head_model)
+    return matrix @ cdm, electrodes
+
+
+def compute_signals(
+    t_ms: np.ndarray,
+    rates: Mapping[str, np.ndarray],
+    kernels: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
+    head_model: Mapping[str, Any],
+) -> dict[str, Any]:
+    """All signals of ``signals.h5`` from rates and kernels.
+
+    Parameters
+    ----------
+    t_ms : numpy.ndarray
+        Bin centres (ms) of the rates.
+    rates : Mapping
+        Population -> spike counts per bin.
+    kernels : Mapping
+        ``(post, pre)`` -> dict with ``"LFP"``, ``"CDM"`` and optionally
+        ``"CSD"`` (channels x lags).
+    head_model : Mapping
+        ``config["forward"]["head_model"]``.
+
+    Returns
+    -------
+    dict
+        ``t_ms``, ``LFP`` (mV), ``CDM`` (nA um), ``EEG`` (uV), optional
+        ``CSD``, ``electrodes_um``, and ``contributions[(post, pre)]`` with
+        the same signals per pathway.
+    """
+    first = next(iter(kernels.values()))
+    measures = [m for m in ("LFP", "CSD", "CDM") if m in first]
+    contributions: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+    for key, kernel in kernels.items():
+        contributions[key] = {
+            measure: predict_signal(rates, {key: kernel[measure]}) for measure in measures
+        }
+    signals: dict[str, Any] = {"t_ms": np.asarray(t_ms)}
+    for measure in measures:
+        # summing the per-pathway parts equals predict_signal on all kernels
+        signals[measure] = sum(part[measure] for part in contributions.values())
+    if "CDM" in signals:
+        matrix, electrodes = eeg_transformation_matrix(head_model)
+        signals["EEG"] = matrix @ signals["CDM"]
+        signals["electrodes_um"] = electrodes
+        for part in contributions.values():
+            part["EEG"] = matrix @ part["CDM"]
+    signals["contributions"] = contributions
+    return signals
+
+
+#: Units of the signals in ``signals.h5``.
+SIGNAL_UNITS = {"LFP": "mV", "CSD": "nA/um^3", "CDM": "nA*um", "EEG": "uV"}
+
+
+def write_signals(
+    path: str | Path,
+    signals: Mapping[str, Any],
+    *,
+    config: Mapping[str, Any],
+    z_um: np.ndarray,
+    csd_units: str = SIGNAL_UNITS["CSD"],
+) -> None:
+    """Write ``signals.h5`` (output contract in the README)."""
+    units = dict(SIGNAL_UNITS, CSD=csd_units)
+    measures = [m for m in ("LFP", "CSD", "CDM", "EEG") if m in signals]
+    content: dict[str, Any] = {"t_ms": io.Dataset(signals["t_ms"], "ms")}
+    for measure in measures:
+        content[measure] = io.Dataset(signals[measure], units[measure])
+    content["z_um"] = io.Dataset(z_um, "um", description="depth of the LFP/CSD contacts")
+    content["contributions"] = {
+        f"{post}_{pre}": {m: io.Dataset(part[m], units[m]) for m in measures if m in part}
+        for (post, pre), part in signals["contributions"].items()
+    }
+    head = config["forward"]["head_model"]
+    attrs = io.provenance(
+        config,
+        n_vp=config["simulation"]["n_vp"],
+        head_radii_um=np.asarray(head["radii_um"], dtype=np.float64),
+        head_sigmas_S_per_m=np.asarray(head["sigmas_S_per_m"], dtype=np.float64),
+        dipole_location_um=np.asarray(head["dipole_location_um"], dtype=np.float64),
+        eeg_electrodes_um=np.asarray(signals.get("electrodes_um", np.zeros((0, 3)))),
+        pathways=[f"{post}:{pre}" for post, pre in signals["contributions"]],
+    )
+    io.write_h5(path, content, attrs=attrs)

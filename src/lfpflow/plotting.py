@@ -1,0 +1,227 @@
+"""Figures of the LFP pipeline (the only matplotlib user outside lfpflow.v1).
+
+Every function returns a :class:`matplotlib.figure.Figure`; :func:`save_figure`
+writes it atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from lfpflow import analysis, io  # noqa: E402
+
+POPULATION_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
+
+
+def save_figure(figure: Figure, path: str | Path, *, dpi: int = 120) -> None:
+    """Save a figure as PNG atomically and close it."""
+    with io.atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=dpi, format="png", metadata={"Software": None})
+    plt.close(figure)
+
+
+def _colour(index: int) -> str:
+    return POPULATION_COLOURS[index % len(POPULATION_COLOURS)]
+
+
+def raster_and_rates(
+    spikes: Any, t_ms: np.ndarray, counts: Mapping[str, np.ndarray], *, window_ms: Sequence[float]
+) -> Figure:
+    """Spike raster and population rates (Hz per neuron) in a time window."""
+    start, stop = window_ms
+    fig, (ax_raster, ax_rate) = plt.subplots(
+        2, 1, figsize=(8, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    offset = 0
+    dt_ms = t_ms[1] - t_ms[0]
+    # 1 ms bins for the rate panel: per-dt counts are too noisy to read
+    per_bin = max(1, int(round(1.0 / dt_ms)))
+    for index, (name, size) in enumerate(spikes.population_sizes.items()):
+        times, senders = spikes.times_ms[name], spikes.senders[name]
+        shown = (times >= start) & (times < stop)
+        ax_raster.plot(
+            times[shown], senders[shown] + offset, ".", ms=1, color=_colour(index), label=name
+        )
+        offset += size
+        n_coarse = counts[name].size // per_bin
+        coarse = counts[name][: n_coarse * per_bin].reshape(n_coarse, per_bin).sum(axis=1)
+        t_coarse = t_ms[: n_coarse * per_bin].reshape(n_coarse, per_bin).mean(axis=1)
+        rate_hz = coarse / size / (per_bin * dt_ms * 1e-3)
+        keep = (t_coarse >= start) & (t_coarse < stop)
+        ax_rate.plot(t_coarse[keep], rate_hz[keep], color=_colour(index), lw=1, label=name)
+    ax_raster.set_ylabel("neuron")
+    ax_raster.legend(loc="upper right", markerscale=8)
+    ax_raster.set_title("Network activity")
+    ax_rate.set_xlabel("t (ms)")
+    ax_rate.set_ylabel("rate (Hz)")
+    fig.tight_layout()
+    return fig
+
+
+def kernels_figure(kernels: Mapping[tuple[str, str], Mapping[str, np.ndarray]]) -> Figure:
+    """LFP kernels (traces over depth) and CDM z kernels for every pathway."""
+    keys = list(kernels)
+    fig, axes = plt.subplots(2, len(keys), figsize=(3.2 * len(keys), 7), squeeze=False)
+    for col, key in enumerate(keys):
+        kernel = kernels[key]
+        tau = kernel["tau_ms"]
+        shown = (tau >= -2) & (tau <= 25)
+        lfp = kernel["LFP"][:, shown]
+        z = kernel["z_um"]
+        spacing = np.min(np.abs(np.diff(z))) if z.size > 1 else 1.0
+        scale = np.abs(lfp).max() or 1.0
+        ax = axes[0, col]
+        for channel, depth in enumerate(z):
+            ax.plot(tau[shown], depth + 0.8 * spacing * lfp[channel] / scale, "k", lw=1)
+        ax.set_title(f"{key[1]}→{key[0]} LFP\nscale bar {scale * 1e3:.3g} µV", fontsize=9)
+        ax.set_xlabel("lag (ms)")
+        if col == 0:
+            ax.set_ylabel("z (µm)")
+        ax_cdm = axes[1, col]
+        ax_cdm.plot(tau[shown], kernel["CDM"][2, shown], "k", lw=1)
+        ax_cdm.set_xlabel("lag (ms)")
+        ax_cdm.set_title(f"{key[1]}→{key[0]} CDM z", fontsize=9)
+        if col == 0:
+            ax_cdm.set_ylabel("nA µm per spike")
+    fig.suptitle("Spike-to-signal kernels H_YX (post Y, pre X)")
+    fig.tight_layout()
+    return fig
+
+
+def laminar_lfp(
+    t_ms: np.ndarray, lfp: np.ndarray, z_um: np.ndarray, *, window_ms: Sequence[float]
+) -> Figure:
+    """Laminar LFP over a time window: image plus traces."""
+    start, stop = window_ms
+    shown = (t_ms >= start) & (t_ms < stop)
+    data = lfp[:, shown] - lfp[:, shown].mean(axis=1, keepdims=True)
+    fig, (ax_img, ax_tr) = plt.subplots(1, 2, figsize=(11, 5), sharey=True)
+    vmax = np.abs(data).max() * 1e3 or 1.0
+    spacing = np.min(np.abs(np.diff(z_um))) if z_um.size > 1 else 1.0
+    extent = (start, stop, z_um.min() - spacing / 2, z_um.max() + spacing / 2)
+    image = ax_img.imshow(
+        data[::-1] * 1e3 if z_um[0] > z_um[-1] else data * 1e3,
+        aspect="auto",
+        origin="lower",
+        extent=extent,
+        cmap="RdBu_r",
+        vmin=-vmax,
+        vmax=vmax,
+        interpolation="nearest",
+    )
+    fig.colorbar(image, ax=ax_img, label="LFP (µV, mean removed)")
+    ax_img.set_xlabel("t (ms)")
+    ax_img.set_ylabel("z (µm)")
+    for channel, depth in enumerate(z_um):
+        ax_tr.plot(t_ms[shown], depth + 0.8 * spacing * data[channel] * 1e3 / vmax, "k", lw=0.7)
+    ax_tr.set_xlabel("t (ms)")
+    ax_tr.set_title(f"traces, full scale {vmax:.3g} µV")
+    fig.suptitle("Laminar LFP")
+    fig.tight_layout()
+    return fig
+
+
+def cdm_figure(t_ms: np.ndarray, cdm: np.ndarray, *, window_ms: Sequence[float]) -> Figure:
+    """The three components of the current dipole moment."""
+    start, stop = window_ms
+    shown = (t_ms >= start) & (t_ms < stop)
+    fig, axes = plt.subplots(3, 1, figsize=(8, 5), sharex=True)
+    for ax, component, name in zip(axes, cdm, "xyz", strict=True):
+        ax.plot(t_ms[shown], component[shown], "k", lw=0.8)
+        ax.set_ylabel(f"P_{name}\n(nA µm)")
+    axes[-1].set_xlabel("t (ms)")
+    axes[0].set_title("Current dipole moment")
+    fig.tight_layout()
+    return fig
+
+
+def eeg_figure(
+    t_ms: np.ndarray,
+    eeg: np.ndarray,
+    polar_angles_deg: Sequence[float],
+    *,
+    window_ms: Sequence[float],
+) -> Figure:
+    """EEG at the scalp electrodes (four-sphere model)."""
+    start, stop = window_ms
+    shown = (t_ms >= start) & (t_ms < stop)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(polar_angles_deg)))
+    for trace, angle, colour in zip(eeg, polar_angles_deg, colours, strict=True):
+        ax.plot(t_ms[shown], trace[shown] * 1e3, color=colour, lw=0.8, label=f"{angle:g}°")
+    ax.set_xlabel("t (ms)")
+    ax.set_ylabel("EEG (nV)")
+    ax.legend(title="polar angle", fontsize=8, ncol=2)
+    ax.set_title("EEG, four-sphere head model")
+    fig.tight_layout()
+    return fig
+
+
+def spectra_figure(
+    signals: Mapping[str, np.ndarray],
+    units: Mapping[str, str],
+    *,
+    dt_ms: float,
+    t_start_ms: float,
+    nperseg: int,
+    fmax_Hz: float,
+) -> Figure:
+    """Welch PSDs of LFP (every channel), CDM components and EEG."""
+    t_ms = signals["t_ms"]
+    after = t_ms >= t_start_ms
+    measures = [m for m in ("LFP", "CDM", "EEG") if m in signals]
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 4), squeeze=False)
+    for ax, measure in zip(axes[0], measures, strict=True):
+        freqs, psd = analysis.power_spectrum(
+            signals[measure][:, after], dt_ms=dt_ms, nperseg=nperseg
+        )
+        band = (freqs > 0) & (freqs <= fmax_Hz)
+        colours = plt.cm.viridis(np.linspace(0, 0.9, psd.shape[0]))
+        for channel, colour in enumerate(colours):
+            label = "xyz"[channel] if measure == "CDM" else None
+            ax.loglog(freqs[band], psd[channel, band], color=colour, lw=0.8, label=label)
+        ax.set_xlabel("f (Hz)")
+        ax.set_ylabel(f"PSD ({units[measure]}²/Hz)")
+        ax.set_title(measure)
+        if measure == "CDM":
+            ax.legend()
+    fig.suptitle("Power spectra after the transient (Welch)")
+    fig.tight_layout()
+    return fig
+
+
+def csd_figure(
+    t_ms: np.ndarray, csd: np.ndarray, z_um: np.ndarray, units: str, *, window_ms: Sequence[float]
+) -> Figure:
+    """Laminar current source density over a time window."""
+    start, stop = window_ms
+    shown = (t_ms >= start) & (t_ms < stop)
+    data = csd[:, shown] - csd[:, shown].mean(axis=1, keepdims=True)
+    vmax = np.abs(data).max() or 1.0
+    spacing = np.min(np.abs(np.diff(z_um))) if z_um.size > 1 else 1.0
+    fig, ax = plt.subplots(figsize=(7, 5))
+    image = ax.imshow(
+        data[::-1] if z_um[0] > z_um[-1] else data,
+        aspect="auto",
+        origin="lower",
+        extent=(start, stop, z_um.min() - spacing / 2, z_um.max() + spacing / 2),
+        cmap="RdBu_r",
+        vmin=-vmax,
+        vmax=vmax,
+        interpolation="nearest",
+    )
+    fig.colorbar(image, ax=ax, label=f"CSD ({units}, mean removed)")
+    ax.set_xlabel("t (ms)")
+    ax.set_ylabel("z (µm)")
+    ax.set_title("Laminar CSD (sinks negative)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,151 @@
+"""Forward step: FFT convolution against the direct sum, linearity, EEG."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lfpflow.forward import (
+    compute_signals,
+    convolve_rate,
+    eeg_from_cdm,
+    predict_contributions,
+    predict_signal,
+)
+
+
+def direct_prediction(rates, kernels):
+    """The definition: sum over pathways of np.convolve, aligned at lag 0."""
+    total = None
+    for (_post, pre), kernel in kernels.items():
+        half = kernel.shape[1] // 2
+        length = rates[pre].size
+        part = np.array([np.convolve(rates[pre], row)[half : half + length] for row in kernel])
+        total = part if total is None else total + part
+    return total
+
+
+@pytest.fixture
+def random_rates_and_kernels():
+    rng = np.random.default_rng(7)
+    rates = {"E": rng.poisson(3.0, 4000).astype(float), "I": rng.poisson(1.0, 4000).astype(float)}
+    kernels = {(post, pre): rng.normal(size=(5, 201)) for post in ("E", "I") for pre in ("E", "I")}
+    return rates, kernels
+
+
+def test_impulse_response_is_the_kernel_at_lag_zero():
+    kernel = np.arange(1.0, 3 * 11 + 1).reshape(3, 11)  # 5 lags each side
+    rate = np.zeros(50)
+    rate[20] = 1.0
+    out = predict_signal({"E": rate}, {("E", "E"): kernel})
+    # lag 0 (column 5) lands on the spike's bin; lag k on bin 20 + k
+    np.testing.assert_array_equal(out.shape, (3, 50))
+    np.testing.assert_allclose(out[:, 15:26], kernel, atol=1e-12)
+    np.testing.assert_allclose(out[:, :15], 0.0, atol=1e-12)
+    np.testing.assert_allclose(out[:, 26:], 0.0, atol=1e-12)
+
+
+def test_impulse_near_edges_is_truncated_not_wrapped():
+    kernel = np.ones((1, 7))
+    rate = np.zeros(10)
+    rate[0] = 1.0
+    out = predict_signal({"E": rate}, {("E", "E"): kernel})
+    np.testing.assert_allclose(out[0], [1, 1, 1, 1, 0, 0, 0, 0, 0, 0], atol=1e-12)
+
+
+def test_equals_direct_sum_of_np_convolve(random_rates_and_kernels):
+    rates, kernels = random_rates_and_kernels
+    expected = direct_prediction(rates, kernels)
+    got = predict_signal(rates, kernels)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
+
+
+def test_linearity_in_rates_and_kernels(random_rates_and_kernels):
+    rates, kernels = random_rates_and_kernels
+    base = predict_signal(rates, kernels)
+    scaled_rates = {name: 2.5 * r for name, r in rates.items()}
+    np.testing.assert_allclose(predict_signal(scaled_rates, kernels), 2.5 * base, atol=1e-9)
+    other = {k: np.roll(v, 3, axis=1) for k, v in kernels.items()}
+    summed = {k: kernels[k] - 0.5 * other[k] for k in kernels}
+    np.testing.assert_allclose(
+        predict_signal(rates, summed),
+        base - 0.5 * predict_signal(rates, other),
+        atol=1e-9 * np.abs(base).max(),
+    )
+
+
+def test_contributions_sum_to_total(random_rates_and_kernels):
+    rates, kernels = random_rates_and_kernels
+    parts = predict_contributions(rates, kernels)
+    np.testing.assert_allclose(sum(parts.values()), predict_signal(rates, kernels), atol=1e-9)
+
+
+def test_single_pathway_equals_convolve_rate(random_rates_and_kernels):
+    rates, kernels = random_rates_and_kernels
+    np.testing.assert_allclose(
+        predict_signal(rates, {("I", "E"): kernels[("I", "E")]}),
+        convolve_rate(rates["E"], kernels[("I", "E")]),
+    )
+
+
+@pytest.mark.parametrize(
+    "kernels, message",
+    [
+        ({("E", "E"): np.ones((2, 10))}, "odd number of lags"),
+        ({("E", "E"): np.ones(11)}, "2-D"),
+        ({("E", "X"): np.ones((2, 11))}, "needs the rate of 'X'"),
+        ({}, "empty"),
+    ],
+)
+def test_bad_kernels_are_rejected(kernels, message):
+    with pytest.raises(ValueError, match=message):
+        predict_signal({"E": np.ones(20)}, kernels)
+
+
+HEAD = {
+    "radii_um": [79000.0, 80000.0, 85000.0, 90000.0],
+    "sigmas_S_per_m": [0.3, 1.5, 0.015, 0.3],
+    "dipole_location_um": [0.0, 0.0, 78000.0],
+    "electrode_polar_angles_deg": [0.0, 15.0, 30.0, 60.0, 90.0],
+}
+
+
+def test_eeg_equals_lfpy_four_sphere_on_the_same_cdm():
+    import LFPy
+
+    rng = np.random.default_rng(3)
+    cdm = rng.normal(scale=1e4, size=(3, 200))
+    eeg_uV, electrodes = eeg_from_cdm(cdm, HEAD)
+    reference = LFPy.FourSphereVolumeConductor(
+        electrodes, radii=HEAD["radii_um"], sigmas=HEAD["sigmas_S_per_m"]
+    )
+    expected_mV = reference.get_dipole_potential(cdm, np.array(HEAD["dipole_location_um"]))
+    np.testing.assert_allclose(eeg_uV, 1e3 * expected_mV, rtol=1e-10, atol=0)
+
+
+def test_eeg_of_radial_dipole_is_symmetric_and_largest_at_vertex():
+    cdm = np.zeros((3, 1))
+    cdm[2] = 1e5  # radial dipole (nA um) under the vertex
+    eeg, _ = eeg_from_cdm(cdm, HEAD)
+    assert eeg[0, 0] > 0
+    assert np.all(np.diff(eeg[:, 0]) < 0), "potential must fall off with polar angle"
+    # a y-directed dipole is tangential and perpendicular to the electrodes' x-z plane
+    cdm_y = np.zeros((3, 1))
+    cdm_y[1] = 1e5
+    eeg_y, _ = eeg_from_cdm(cdm_y, HEAD)
+    np.testing.assert_allclose(eeg_y, 0.0, atol=1e-12 * abs(eeg[0, 0]))
+
+
+def test_compute_signals_eeg_is_linear_map_of_total_cdm(random_rates_and_kernels):
+    rates, kernels = random_rates_and_kernels
+    rng = np.random.default_rng(11)
+    kernel_sets = {
+        key: {"LFP": lfp, "CDM": rng.normal(size=(3, 201))} for key, lfp in kernels.items()
+    }
+    t_ms = np.arange(4000) * 0.0625 + 0.03125
+    signals = compute_signals(t_ms, rates, kernel_sets, HEAD)
+    np.testing.assert_allclose(signals["LFP"], predict_signal(rates, kernels), atol=1e-9)
+    eeg_expected, _ = eeg_from_cdm(signals["CDM"], HEAD)
+    np.testing.assert_allclose(signals["EEG"], eeg_expected, rtol=1e-12, atol=1e-15)
+    eeg_sum = sum(part["EEG"] for part in signals["contributions"].values())
+    np.testing.assert_allclose(eeg_sum, signals["EEG"], rtol=1e-9, atol=1e-12)

@@ -1,0 +1,92 @@
+"""Point-neuron network in NEST: reproducibility and the connectivity it builds."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from lfpflow.network import nest_seed, read_spikes, simulate_network, write_spikes
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def small_config(tiny_config):
+    config = copy.deepcopy(tiny_config)
+    config["network"]["populations"]["E"]["size"] = 200
+    config["network"]["populations"]["I"]["size"] = 50
+    config["simulation"]["tstop_ms"] = 300.0
+    return config
+
+
+def test_same_seed_gives_identical_spikes_other_seed_does_not(small_config):
+    first = simulate_network(small_config)
+    second = simulate_network(small_config)
+    assert sum(t.size for t in first.times_ms.values()) > 100
+    for name in first.times_ms:
+        np.testing.assert_array_equal(first.times_ms[name], second.times_ms[name])
+        np.testing.assert_array_equal(first.senders[name], second.senders[name])
+    other = copy.deepcopy(small_config)
+    other["seed"] += 1
+    third = simulate_network(other)
+    assert not np.array_equal(first.times_ms["E"], third.times_ms["E"])
+
+
+def test_spikes_are_sorted_on_the_grid_and_in_range(small_config):
+    spikes = simulate_network(small_config)
+    dt = small_config["simulation"]["dt_ms"]
+    for name, times in spikes.times_ms.items():
+        assert np.all(np.diff(times) >= 0)
+        np.testing.assert_allclose(times / dt, np.round(times / dt), atol=1e-9)
+        assert spikes.senders[name].min() >= 0
+        assert spikes.senders[name].max() < spikes.population_sizes[name]
+    assert spikes.n_vp == small_config["simulation"]["n_vp"]
+
+
+def test_connectivity_follows_the_configuration(small_config):
+    import nest
+
+    simulate_network(small_config)
+    net = small_config["network"]
+    sizes = {name: p["size"] for name, p in net["populations"].items()}
+    first_ids = {"E": 1, "I": 1 + sizes["E"] + 1}  # each population is followed by its recorder
+    for conn in net["connections"]:
+        pre, post = conn["pre"], conn["post"]
+        source = nest.NodeCollection(list(range(first_ids[pre], first_ids[pre] + sizes[pre])))
+        target = nest.NodeCollection(list(range(first_ids[post], first_ids[post] + sizes[post])))
+        synapses = nest.GetConnections(source, target).get(["weight", "delay"])
+        n_pairs = sizes[pre] * sizes[post]
+        expected = conn["p"] * n_pairs
+        # binomial count: 5 standard deviations
+        assert abs(len(synapses["weight"]) - expected) < 5 * np.sqrt(expected * (1 - conn["p"]))
+        weights = np.asarray(synapses["weight"])
+        assert np.all(np.sign(weights) == np.sign(conn["weight_pA"])), "sign must be preserved"
+        np.testing.assert_allclose(weights.mean(), conn["weight_pA"], rtol=0.01)
+        np.testing.assert_allclose(weights.std(), 0.1 * abs(conn["weight_pA"]), rtol=0.05)
+        delays = np.asarray(synapses["delay"])
+        # NEST rounds delays to the time grid: the floor is delay_min_ms on the grid
+        dt = small_config["simulation"]["dt_ms"]
+        assert delays.min() >= np.round(net["delay_min_ms"] / dt) * dt
+        np.testing.assert_allclose(delays / dt, np.round(delays / dt), atol=1e-9)
+        # redrawn normal(d, d/2) truncated at 0.3 ms: mean slightly above d
+        assert conn["delay_ms"] < delays.mean() < 1.1 * conn["delay_ms"]
+
+
+def test_spikes_file_round_trip(tmp_path, small_config):
+    spikes = simulate_network(small_config)
+    path = tmp_path / "spikes.h5"
+    write_spikes(path, spikes, config=small_config)
+    back = read_spikes(path)
+    assert back.population_sizes == spikes.population_sizes
+    assert back.n_vp == spikes.n_vp and back.dt_ms == spikes.dt_ms
+    for name in spikes.times_ms:
+        np.testing.assert_array_equal(back.times_ms[name], spikes.times_ms[name])
+        np.testing.assert_array_equal(back.senders[name], spikes.senders[name])
+
+
+def test_nest_seed_is_in_range_and_spreads_neighbours():
+    seeds = [nest_seed(s) for s in range(100)]
+    assert all(1 <= s <= 2**31 - 1 for s in seeds)
+    assert len(set(seeds)) == 100

@@ -1,0 +1,15 @@
+"""Rule forward: rates convolved with kernels -> LFP, CSD, CDM, EEG in signals.h5."""
+
+from lfpflow.forward import compute_signals, write_signals
+from lfpflow.kernels import load_kernels
+from lfpflow.logs import log_to
+from lfpflow.rates import read_rates
+
+log = log_to(snakemake.log[0], "forward")
+config = snakemake.params.config
+t_ms, counts, dt_ms = read_rates(snakemake.input.rates)
+kernels = load_kernels(snakemake.input.kernels)
+signals = compute_signals(t_ms, counts, kernels, config["forward"]["head_model"])
+first = next(iter(kernels.values()))
+write_signals(snakemake.output[0], signals, config=config, z_um=first["z_um"])
+log.info("signals of %d pathways over %d bins written", len(kernels), t_ms.size)

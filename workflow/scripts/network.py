@@ -1,0 +1,15 @@
+"""Rule network: simulate the point-neuron network, write spikes.h5."""
+
+from lfpflow.logs import log_to
+from lfpflow.network import simulate_network, write_spikes
+
+log = log_to(snakemake.log[0], "network")
+config = snakemake.params.config
+log.info(
+    "simulating %s ms with n_vp=%s", config["simulation"]["tstop_ms"], config["simulation"]["n_vp"]
+)
+spikes = simulate_network(config)
+for name, times in spikes.times_ms.items():
+    log.info("population %s: %d spikes", name, times.size)
+log.info("build %.1f s, simulate %.1f s", spikes.timings_s["build"], spikes.timings_s["simulate"])
+write_spikes(snakemake.output[0], spikes, config=config)
