@@ -149,3 +149,25 @@ def test_compute_signals_eeg_is_linear_map_of_total_cdm(random_rates_and_kernels
     np.testing.assert_allclose(signals["EEG"], eeg_expected, rtol=1e-12, atol=1e-15)
     eeg_sum = sum(part["EEG"] for part in signals["contributions"].values())
     np.testing.assert_allclose(eeg_sum, signals["EEG"], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_lags", [1, 3, 11, 201])
+@pytest.mark.parametrize("length", [1, 7, 150, 20000])
+@pytest.mark.parametrize("zero_before", [0, 0.5, 0.7])
+def test_edge_cases_equal_the_direct_sum(n_lags, length, zero_before):
+    """Short rates, long kernels, causal kernels with zero columns trimmed."""
+    rng = np.random.default_rng(n_lags * 1000 + length)
+    kernels = {("E", pre): rng.normal(size=(3, n_lags)) for pre in ("E", "I")}
+    n_zero = int(zero_before * n_lags)
+    kernels[("E", "E")][:, :n_zero] = 0.0
+    kernels[("E", "I")][:, : n_zero // 2] = 0.0
+    kernels[("E", "I")][:, n_lags - n_zero // 3 :] = 0.0
+    rates = {"E": rng.poisson(2.0, length).astype(float), "I": rng.normal(size=length)}
+    expected = direct_prediction(rates, kernels)
+    scale = max(np.abs(expected).max(), 1.0)
+    np.testing.assert_allclose(predict_signal(rates, kernels), expected, atol=1e-12 * scale)
+
+
+def test_all_zero_kernels_give_zero():
+    out = predict_signal({"E": np.ones(30)}, {("E", "E"): np.zeros((2, 9))})
+    np.testing.assert_array_equal(out, np.zeros((2, 30)))

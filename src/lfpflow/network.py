@@ -197,7 +197,8 @@ def write_spikes(path: str | Path, spikes: NetworkSpikes, *, config: Mapping[str
 
     One group per population with ``times`` (ms) and ``senders`` (index within
     the population); root attributes ``population_sizes``, ``tstop_ms``,
-    ``dt_ms``, ``n_vp``, timings and provenance.
+    ``dt_ms``, ``n_vp`` and provenance. Timings are left to the rule's log and
+    benchmark file so that the same configuration gives a byte-identical file.
     """
     content = {
         name: {
@@ -215,8 +216,6 @@ def write_spikes(path: str | Path, spikes: NetworkSpikes, *, config: Mapping[str
         tstop_ms=spikes.tstop_ms,
         dt_ms=spikes.dt_ms,
         n_vp=spikes.n_vp,
-        build_s=round(spikes.timings_s.get("build", float("nan")), 3),
-        simulate_s=round(spikes.timings_s.get("simulate", float("nan")), 3),
     )
     group_attrs = {name: {"size": spikes.population_sizes[name]} for name in spikes.times_ms}
     io.write_h5(path, content, attrs=attrs, group_attrs=group_attrs)
@@ -236,5 +235,4 @@ def read_spikes(path: str | Path) -> NetworkSpikes:
         tstop_ms=float(attrs["tstop_ms"]),
         dt_ms=float(attrs["dt_ms"]),
         n_vp=int(attrs["n_vp"]),
-        timings_s={"build": attrs.get("build_s"), "simulate": attrs.get("simulate_s")},
     )
