@@ -66,6 +66,5 @@ for name, recorder in recorders.items():
     times = recorder.get("events")["times"]
     rate = np.count_nonzero(times >= t0) / net["populations"][name]["size"]
     print(f"{name}: {rate / ((sim['tstop_ms'] - t0) * 1e-3):.2f} Hz")
-print(
-    f"import+build {built - started:.1f} s, simulate {done - built:.1f} s, total {done - started:.1f} s"
-)
+total = done - started
+print(f"import+build {built - started:.1f} s, simulate {done - built:.1f} s, total {total:.1f} s")
