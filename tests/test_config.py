@@ -122,3 +122,12 @@ def test_config_scope_of_dotted_keys(default_config):
         "seed": 12345,
         "forward": {"head_model": {"radii_um": [79000.0, 80000.0, 85000.0, 90000.0]}},
     }
+
+
+def test_stage_config_does_not_depend_on_key_order(default_config):
+    reordered = {key: default_config[key] for key in reversed(list(default_config))}
+    reordered["kernels"] = {
+        k: reordered["kernels"][k] for k in reversed(list(reordered["kernels"]))
+    }
+    for stage in ("network", "kernels", "forward", "analysis"):
+        assert repr(stage_config(reordered, stage)) == repr(stage_config(default_config, stage))

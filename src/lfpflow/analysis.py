@@ -121,9 +121,11 @@ def spectral_summary(
     band = (freqs_Hz > 0) & (freqs_Hz <= fmax_Hz)
     peaks = freqs_Hz[band][np.argmax(psd[:, band], axis=1)]
     power = psd.sum(axis=1) * df
+    # a channel that is exactly zero (e.g. CDM x, y of a symmetric column) has no peak
+    flat = ~np.any(psd[:, band] > 0, axis=1)
     return {
         "channels": list(channel_names),
-        "peak_frequency_Hz": [float(f) for f in peaks],
+        "peak_frequency_Hz": [None if f else float(p) for p, f in zip(peaks, flat, strict=True)],
         "power": [float(p) for p in power],
     }
 
@@ -181,6 +183,10 @@ def summarise(
             "cv_isi": cv,
             "cv_isi_neurons": n_cv,
         }
+        assumed = config.get("kernels", {}).get("presynaptic_rates_Hz", {}).get(name)
+        if assumed is not None:
+            # the kernels' g_eff assumed this rate; a large mismatch is worth a look
+            populations[name]["kernel_presynaptic_rate_Hz"] = float(assumed)
     t_ms = np.asarray(signals["t_ms"])
     after_transient = t_ms >= t_start
     spectra = {}

@@ -237,6 +237,26 @@ def _consistency_problems(config: Mapping[str, Any]) -> Iterator[str]:
             "z_mean_um, z_sd_um and weights must have the same length",
             problems,
         )
+    for pre in kernel_populations:
+        _check(
+            pre in kernels["presynaptic_rates_Hz"],
+            f"kernels.presynaptic_rates_Hz.{pre}",
+            "missing (mean rate in Hz of this presynaptic population, for g_eff)",
+            problems,
+        )
+    for name in kernels["presynaptic_rates_Hz"]:
+        _check(
+            name in kernel_populations,
+            f"kernels.presynaptic_rates_Hz.{name}",
+            f"{name!r} is not a population; allowed values: {', '.join(kernel_populations)}",
+            problems,
+        )
+    _check(
+        not (kernels["synapse_type"] == "current" and kernels["g_eff"]),
+        "kernels.g_eff",
+        "must be false with kernels.synapse_type 'current' (g_eff is a conductance effect)",
+        problems,
+    )
     external = kernels["external"]
     _check(
         external["tau2_ms"] > external["tau1_ms"],
@@ -340,7 +360,10 @@ def config_scope(config: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     Returns
     -------
     dict
-        A deep copy holding only those keys, nested as in ``config``.
+        A deep copy holding only those keys, nested as in ``config``, with
+        every mapping's keys sorted: Snakemake compares ``params`` by their
+        text, so the order in which a YAML file lists keys must not count as
+        a change.
     """
     scope: dict[str, Any] = {}
     for key in keys:
@@ -352,7 +375,15 @@ def config_scope(config: Mapping[str, Any], *keys: str) -> dict[str, Any]:
         for part in parts[:-1]:
             target = target.setdefault(part, {})
         target[parts[-1]] = copy.deepcopy(source)
-    return scope
+    return _sorted_keys(scope)
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
 
 
 #: Configuration each stage depends on (see :func:`config_scope`).

@@ -23,7 +23,7 @@ rule kernel:
     output:
         f"{RUN}/kernels/{{post}}_{{pre}}.h5",
     params:
-        kernel_config=config["kernels"],
+        kernel_config=stage_config(config, "kernels")["kernels"],
         dt_ms=config["simulation"]["dt_ms"],
         config=stage_config(config, "kernels"),
         morphology_dir="morphologies",
