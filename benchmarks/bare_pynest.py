@@ -34,7 +34,9 @@ nest.SetKernelStatus(
 )
 neurons, recorders = {}, {}
 for name, population in net["populations"].items():
-    neurons[name] = nest.Create(population["model"], population["size"], population["params"])
+    # the default network's catalogue model "lif" is NEST's iaf_psc_exp
+    nest_model = {"lif": "iaf_psc_exp"}[population["model"]]
+    neurons[name] = nest.Create(nest_model, population["size"], population["params"])
     recorders[name] = nest.Create("spike_recorder")
     nest.Connect(neurons[name], recorders[name])
 for conn in net["connections"]:

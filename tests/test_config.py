@@ -57,7 +57,7 @@ BAD_CONFIGS = [
     (
         "network.populations.E.model",
         "iaf_psc_delta",
-        ["network.populations.E.model", "iaf_psc_exp"],
+        ["network.populations.E.model", "'lif'"],
     ),
     ("kernels.synapse_type", "voltage", ["kernels.synapse_type", "'conductance'", "'current'"]),
     ("simulation.dt_ms", 0.1, ["simulation.dt_ms", "power of two"]),
@@ -67,7 +67,31 @@ BAD_CONFIGS = [
     ("network.connections.0.p", 1.5, ["network.connections[0].p", "maximum"]),
     ("network.connections.0.pre", "X", ["network.connections[0].pre", "allowed values: E, I"]),
     ("network.populations.E.params.V_th", -80.0, ["network.populations.E.params.V_th", "V_reset"]),
-    ("network.populations.E.params.tau_n", 3.0, ["network.populations.E.params.tau_n"]),
+    ("network.populations.E.params.tau_n", 3.0, ["network.populations.E.params.tau_n", "C_m"]),
+    ("network.connections.0.weight_nS", 1.0, ["network.connections[0].weight_nS", "weight_pA"]),
+    ("network.connections.1.weight_pA", _DELETE, ["network.connections[1].weight_pA", "missing"]),
+    ("network.connections.0.rule", "ring_gaussian", ["network.connections[0].sigma_deg"]),
+    (
+        "network.inputs",
+        {"E": [{"type": "dc", "amplitude_pA": 5.0, "neurons": [999]}]},
+        ["network.inputs.E[0].neurons", "population size"],
+    ),
+    (
+        "network.inputs",
+        {"E": [{"type": "white_noise", "sd_pA": 5.0, "dt_ms": 0.2}]},
+        ["network.inputs.E[0].dt_ms", "multiple"],
+    ),
+    ("network.inputs", {"E": [{"type": "ou", "sd_pA": 5.0}]}, ["network.inputs.E[0]", "tau_ms"]),
+    (
+        "network.inputs",
+        {"E": [{"type": "burst", "rate_Hz": 5.0}]},
+        ["network.inputs.E[0].type", "'poisson'", "'ou'"],
+    ),
+    (
+        "network.inputs",
+        {"E": [{"type": "dc", "amplitude_pA": 5.0, "sd_pA": 1.0}]},
+        ["network.inputs.E[0].sd_pA"],
+    ),
     ("kernels.weights_uS.E:E", _DELETE, ["kernels.weights_uS.E:E", "missing"]),
     ("kernels.synapses.I.tau2_ms", 0.05, ["kernels.synapses.I.tau2_ms", "tau1_ms"]),
     ("forward.head_model.radii_um", [90000.0, 85000.0, 80000.0, 79000.0], ["radii_um", "increase"]),
@@ -122,6 +146,29 @@ def test_config_scope_of_dotted_keys(default_config):
         "seed": 12345,
         "forward": {"head_model": {"radii_um": [79000.0, 80000.0, 85000.0, 90000.0]}},
     }
+
+
+def test_schema_lists_exactly_the_catalogue_models():
+    from lfpflow.config import load_schema
+    from lfpflow.neurons import CATALOGUE
+
+    schema = load_schema()
+    population = schema["properties"]["network"]["properties"]["populations"]
+    enum = population["additionalProperties"]["properties"]["model"]["enum"]
+    assert enum == list(CATALOGUE)
+
+
+def test_other_models_and_inputs_resolve(tiny_config):
+    tiny_config["network"]["populations"]["I"]["model"] = "hh"
+    tiny_config["network"]["populations"]["I"]["params"] = {"C_m": 120.0}
+    tiny_config["network"]["inputs"] = {
+        "E": [
+            {"type": "dc", "amplitude_pA": 50.0, "start_ms": 10.0, "neurons": [0, 3]},
+            {"type": "ou", "tau_ms": 5.0, "mean_pA": 0.0, "sd_pA": 20.0},
+        ]
+    }
+    resolved = resolve_config(tiny_config)
+    assert resolved["network"]["inputs"]["E"][1]["shared"] is False
 
 
 def test_stage_config_does_not_depend_on_key_order(default_config):

@@ -19,6 +19,11 @@ from typing import Any
 import jsonschema
 import yaml
 
+from lfpflow.neurons import get_model
+
+#: Weight keys, one per kind of synapse (see lfpflow.neurons).
+WEIGHT_KEYS = ("weight_pA", "weight_nS", "weight_mV")
+
 #: Folder holding the JSON schemas (the repository's workflow/schemas).
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 
@@ -126,6 +131,24 @@ def _check(condition: bool, key: str, message: str, problems: list[str]) -> None
         problems.append(f"config key '{key}': {message}")
 
 
+def _weight_problems(item: Mapping[str, Any], model: Any, key: str) -> list[str]:
+    """The weight of a connection or input must use the units of the target model."""
+    given = [k for k in WEIGHT_KEYS if k in item]
+    if given == [model.weight_key]:
+        return []
+    if not given:
+        return [
+            f"config key '{key}.{model.weight_key}': missing (model '{model.name}' has "
+            f"{model.synapse}-based synapses)"
+        ]
+    return [
+        f"config key '{key}.{k}': model '{model.name}' has {model.synapse}-based synapses; "
+        f"use {model.weight_key} instead"
+        for k in given
+        if k != model.weight_key
+    ] or [f"config key '{key}': give only one of {', '.join(given)}"]
+
+
 def _consistency_problems(config: Mapping[str, Any]) -> Iterator[str]:
     problems: list[str] = []
     sim = config["simulation"]
@@ -146,46 +169,90 @@ def _consistency_problems(config: Mapping[str, Any]) -> Iterator[str]:
 
     net = config["network"]
     populations = list(net["populations"])
+    models = {}
     for name, pop in net["populations"].items():
+        model = get_model(pop["model"])  # the schema's enum already checked the name
+        models[name] = model
         params = pop.get("params", {})
-        if "V_th" in params or "V_reset" in params:
-            v_th, v_reset = params.get("V_th", -55.0), params.get("V_reset", -70.0)
+        unknown = sorted(set(params) - set(model.parameters))
+        for key in unknown:
+            problems.append(
+                f"config key 'network.populations.{name}.params.{key}': not a parameter of "
+                f"model '{model.name}'; allowed: {', '.join(model.parameters)}"
+            )
+        if unknown:
+            continue
+        values = model.resolved_params(params)
+        if "V_th" in values and "V_reset" in values:
             _check(
-                v_th > v_reset,
+                values["V_th"] > values["V_reset"],
                 f"network.populations.{name}.params.V_th",
-                f"{v_th} mV must exceed V_reset ({v_reset} mV)",
+                f"{values['V_th']} mV must exceed V_reset ({values['V_reset']} mV)",
                 problems,
             )
     seen: set[tuple[str, str]] = set()
     for index, conn in enumerate(net["connections"]):
+        key = f"network.connections[{index}]"
+        known = True
         for role in ("pre", "post"):
-            _check(
-                conn[role] in populations,
-                f"network.connections[{index}].{role}",
-                f"{conn[role]!r} is not a population; allowed values: {', '.join(populations)}",
-                problems,
-            )
+            if conn[role] not in populations:
+                known = False
+                problems.append(
+                    f"config key '{key}.{role}': {conn[role]!r} is not a population; "
+                    f"allowed values: {', '.join(populations)}"
+                )
         pair = (conn["pre"], conn["post"])
-        _check(
-            pair not in seen,
-            f"network.connections[{index}]",
-            f"pathway {conn['pre']}->{conn['post']} is listed twice",
-            problems,
-        )
+        _check(pair not in seen, key, f"pathway {pair[0]}->{pair[1]} is listed twice", problems)
         seen.add(pair)
+        if known:
+            problems.extend(_weight_problems(conn, models[conn["post"]], key))
+        rule = conn.get("rule", "pairwise_bernoulli")
+        needed = {"pairwise_bernoulli": "p", "ring_gaussian": "sigma_deg"}[rule]
+        _check(needed in conn, f"{key}.{needed}", f"required by rule '{rule}'", problems)
     _check(
         net["delay_min_ms"] >= sim["dt_ms"],
         "network.delay_min_ms",
         f"{net['delay_min_ms']} ms must be >= simulation.dt_ms ({sim['dt_ms']} ms)",
         problems,
     )
-    for name in net["drive"]["n_ext"]:
-        _check(
-            name in populations,
-            f"network.drive.n_ext.{name}",
-            f"{name!r} is not a population; allowed values: {', '.join(populations)}",
-            problems,
-        )
+    drive = net["drive"]
+    for name, n_ext in drive["n_ext"].items():
+        if name not in populations:
+            problems.append(
+                f"config key 'network.drive.n_ext.{name}': {name!r} is not a population; "
+                f"allowed values: {', '.join(populations)}"
+            )
+        elif n_ext > 0 and drive["nu_ext_Hz"] > 0:
+            problems.extend(_weight_problems(drive, models[name], "network.drive"))
+    for name, protocols in net.get("inputs", {}).items():
+        if name not in populations:
+            problems.append(
+                f"config key 'network.inputs.{name}': {name!r} is not a population; "
+                f"allowed values: {', '.join(populations)}"
+            )
+            continue
+        size = net["populations"][name]["size"]
+        for index, protocol in enumerate(protocols):
+            key = f"network.inputs.{name}[{index}]"
+            if protocol["type"] == "poisson":
+                problems.extend(_weight_problems(protocol, models[name], key))
+            bad = [i for i in protocol.get("neurons", []) if i >= size]
+            _check(not bad, f"{key}.neurons", f"{bad} exceed the population size {size}", problems)
+            stop = protocol.get("stop_ms", sim["tstop_ms"])
+            _check(
+                protocol.get("start_ms", 0.0) < stop,
+                f"{key}.start_ms",
+                f"{protocol.get('start_ms', 0.0)} must be before stop_ms ({stop})",
+                problems,
+            )
+            if protocol["type"] == "white_noise" and "dt_ms" in protocol:
+                ratio = protocol["dt_ms"] / sim["dt_ms"]
+                _check(
+                    abs(ratio - round(ratio)) < 1e-9,
+                    f"{key}.dt_ms",
+                    f"{protocol['dt_ms']} must be a multiple of simulation.dt_ms ({sim['dt_ms']})",
+                    problems,
+                )
 
     kernels = config["kernels"]
     kernel_populations = list(kernels["populations"])

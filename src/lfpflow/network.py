@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from lfpflow import io
+from lfpflow.inputs import connect_protocol, protocol_rng
+from lfpflow.neurons import NESTML_MODULE, NeuronModel, get_model
 
 #: Largest seed NEST accepts for ``rng_seed``.
 _NEST_MAX_SEED = 2**31 - 1
@@ -77,7 +79,9 @@ def _import_nest():
     return nest
 
 
-def simulate_network(config: Mapping[str, Any]) -> NetworkSpikes:
+def simulate_network(
+    config: Mapping[str, Any], *, nestml_module_dir: str | Path | None = None
+) -> NetworkSpikes:
     """Build and simulate the point-neuron network.
 
     Parameters
@@ -86,6 +90,9 @@ def simulate_network(config: Mapping[str, Any]) -> NetworkSpikes:
         Resolved configuration (:func:`lfpflow.config.resolve_config`); uses
         ``seed``, ``simulation`` (``tstop_ms``, ``dt_ms`` in ms, ``n_vp``) and
         ``network``.
+    nestml_module_dir : path-like, optional
+        Folder of our compiled NESTML module (``build/nestml``); needed when a
+        population uses a NESTML catalogue model.
 
     Returns
     -------
@@ -112,59 +119,44 @@ def simulate_network(config: Mapping[str, Any]) -> NetworkSpikes:
         }
     )
 
+    models = {name: get_model(p["model"]) for name, p in net["populations"].items()}
+    if any(model.nestml_model for model in models.values()):
+        if nestml_module_dir is None:
+            raise ValueError(
+                "a population uses a NESTML model "
+                f"({', '.join(n for n, m in models.items() if m.nestml_model)}): "
+                "pass nestml_module_dir (the workflow's build/nestml)"
+            )
+        from lfpflow.nestml_build import install_module
+
+        install_module(nest, Path(nestml_module_dir), NESTML_MODULE)
+
     neurons = {}
     recorders = {}
     for name, population in net["populations"].items():
+        model = models[name]
         neurons[name] = nest.Create(
-            population.get("model", "iaf_psc_exp"), population["size"], params=population["params"]
+            model.nest_model,
+            population["size"],
+            params=model.nest_status(population.get("params", {})),
         )
         recorders[name] = nest.Create("spike_recorder")
         nest.Connect(neurons[name], recorders[name])
 
     for conn in net["connections"]:
-        weight = float(conn["weight_pA"])
-        weight_sd = abs(weight) * float(net["weight_rel_sd"])
-        delay = float(conn["delay_ms"])
-        # Redraw (not clip) out-of-range values, as Hagen et al. (2022) do:
-        # weights keep the sign of their mean, delays stay >= delay_min_ms.
-        if weight_sd > 0:
-            weight_spec = nest.math.redraw(
-                nest.random.normal(mean=weight, std=weight_sd),
-                min=0.0 if weight >= 0 else -np.inf,
-                max=np.inf if weight >= 0 else 0.0,
-            )
-        else:
-            weight_spec = weight
-        delay_sd = delay * float(net["delay_rel_sd"])
-        if delay_sd > 0:
-            delay_spec = nest.math.redraw(
-                nest.random.normal(mean=delay, std=delay_sd),
-                min=float(net["delay_min_ms"]),
-                max=np.inf,
-            )
-        else:
-            delay_spec = max(delay, float(net["delay_min_ms"]))
-        nest.Connect(
-            neurons[conn["pre"]],
-            neurons[conn["post"]],
-            {"rule": "pairwise_bernoulli", "p": float(conn["p"])},
-            {"synapse_model": "static_synapse", "weight": weight_spec, "delay": delay_spec},
-        )
+        _connect(nest, conn, neurons, models[conn["post"]], net)
 
-    drive = net["drive"]
-    for name, n_ext in drive["n_ext"].items():
-        if n_ext == 0 or drive["nu_ext_Hz"] == 0:
-            continue
-        # One generator per population: NEST's poisson_generator sends an
-        # independent train to each target, so n_ext inputs of nu_ext each are
-        # one Poisson process of rate n_ext * nu_ext per neuron.
-        generator = nest.Create("poisson_generator", params={"rate": n_ext * drive["nu_ext_Hz"]})
-        nest.Connect(
-            generator,
-            neurons[name],
-            "all_to_all",
-            {"weight": float(drive["weight_pA"]), "delay": dt_ms},
-        )
+    for name, protocol in network_inputs(config).items():
+        for index, item in enumerate(protocol):
+            connect_protocol(
+                nest,
+                item,
+                neurons[name],
+                model=models[name],
+                dt_ms=dt_ms,
+                tstop_ms=float(sim["tstop_ms"]),
+                rng=protocol_rng(config["seed"], name, index),
+            )
     built = time.perf_counter()
 
     nest.Simulate(float(sim["tstop_ms"]))
@@ -190,6 +182,123 @@ def simulate_network(config: Mapping[str, Any]) -> NetworkSpikes:
         n_vp=int(nest.GetKernelStatus("total_num_virtual_procs")),
         timings_s={"build": built - started, "simulate": simulated - built},
     )
+
+
+def network_inputs(config: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Input protocols per population: the Poisson ``drive`` plus ``inputs``.
+
+    ``network.drive`` (n_ext inputs of nu_ext_Hz each, as in Hagen et al. 2022)
+    is one ``poisson`` protocol per driven population; ``network.inputs`` adds
+    any further protocols (:mod:`lfpflow.inputs`).
+    """
+    net = config["network"]
+    drive = net["drive"]
+    weight_keys = [k for k in ("weight_pA", "weight_nS", "weight_mV") if k in drive]
+    protocols: dict[str, list[dict[str, Any]]] = {name: [] for name in net["populations"]}
+    for name, n_ext in drive.get("n_ext", {}).items():
+        if n_ext == 0 or drive["nu_ext_Hz"] == 0:
+            continue
+        protocol = {"type": "poisson", "rate_Hz": drive["nu_ext_Hz"], "n_inputs": n_ext}
+        protocol.update({key: drive[key] for key in weight_keys})
+        protocols[name].append(protocol)
+    for name, items in net.get("inputs", {}).items():
+        protocols[name].extend(items)
+    return protocols
+
+
+def _weight_and_delay_specs(
+    nest: Any, weight: float, delay: float, net: Mapping[str, Any]
+) -> tuple[Any, Any]:
+    """NEST parameter objects for normally distributed weights and delays.
+
+    Redraw (not clip) out-of-range values, as Hagen et al. (2022) do: weights
+    keep the sign of their mean, delays stay >= delay_min_ms.
+    """
+    weight_sd = abs(weight) * float(net["weight_rel_sd"])
+    if weight_sd > 0:
+        weight_spec = nest.math.redraw(
+            nest.random.normal(mean=weight, std=weight_sd),
+            min=0.0 if weight >= 0 else -np.inf,
+            max=np.inf if weight >= 0 else 0.0,
+        )
+    else:
+        weight_spec = weight
+    delay_sd = delay * float(net["delay_rel_sd"])
+    if delay_sd > 0:
+        delay_spec = nest.math.redraw(
+            nest.random.normal(mean=delay, std=delay_sd),
+            min=float(net["delay_min_ms"]),
+            max=np.inf,
+        )
+    else:
+        delay_spec = max(delay, float(net["delay_min_ms"]))
+    return weight_spec, delay_spec
+
+
+def ring_weights(n_pre: int, n_post: int, *, w0: float, sigma_deg: float) -> np.ndarray:
+    """Ring connectivity w0 exp(-d^2 / sigma^2), d the angular distance (deg).
+
+    Neurons of each population sit at equal spacing around the ring
+    (pre i at 360 i / n_pre, post j at 360 j / n_post), as in the ring
+    networks of Compte et al. (2000, Cereb Cortex 10:910).
+
+    Returns
+    -------
+    numpy.ndarray
+        n_post x n_pre weights (units of w0).
+    """
+    pre_angle = 360.0 * np.arange(n_pre) / n_pre
+    post_angle = 360.0 * np.arange(n_post) / n_post
+    difference = np.abs(post_angle[:, np.newaxis] - pre_angle[np.newaxis, :])
+    distance = np.minimum(difference, 360.0 - difference)
+    return w0 * np.exp(-(distance**2) / sigma_deg**2)
+
+
+def _connect(
+    nest: Any,
+    conn: Mapping[str, Any],
+    neurons: Mapping[str, Any],
+    post_model: NeuronModel,
+    net: Mapping[str, Any],
+) -> None:
+    weight = float(conn[post_model.weight_key])
+    syn_spec: dict[str, Any] = {"synapse_model": "static_synapse"}
+    if post_model.receptors:
+        syn_spec["receptor_type"] = post_model.receptors[
+            "excitatory" if weight >= 0 else "inhibitory"
+        ]
+    pre, post = neurons[conn["pre"]], neurons[conn["post"]]
+    rule = conn.get("rule", "pairwise_bernoulli")
+    if rule == "pairwise_bernoulli":
+        weight_spec, delay_spec = _weight_and_delay_specs(
+            nest, weight, float(conn["delay_ms"]), net
+        )
+        nest.Connect(
+            pre,
+            post,
+            {"rule": "pairwise_bernoulli", "p": float(conn["p"])},
+            {**syn_spec, "weight": weight_spec, "delay": delay_spec},
+        )
+    elif rule == "ring_gaussian":
+        if weight == 0:
+            return
+        weights = ring_weights(len(pre), len(post), w0=weight, sigma_deg=float(conn["sigma_deg"]))
+        same_population = conn["pre"] == conn["post"]
+        delay = max(float(conn["delay_ms"]), float(net["delay_min_ms"]))
+        for index in range(len(pre)):
+            targets = np.arange(len(post))
+            if same_population:
+                targets = targets[targets != index]  # no autapses
+            nest.Connect(
+                pre[index],
+                post[targets.tolist()],
+                "all_to_all",
+                {**syn_spec, "weight": weights[targets, index][:, np.newaxis], "delay": delay},
+            )
+    else:
+        raise ValueError(
+            f"unknown connection rule {rule!r}; allowed values: pairwise_bernoulli, ring_gaussian"
+        )
 
 
 def write_spikes(path: str | Path, spikes: NetworkSpikes, *, config: Mapping[str, Any]) -> None:

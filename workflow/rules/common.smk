@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from lfpflow.config import ConfigError, kernel_pathways, resolve_config, stage_config
+from lfpflow.neurons import uses_nestml
 
 
 if not workflow.overwrite_configfiles:
@@ -27,6 +28,10 @@ LOGS = f"logs/{config['run_name']}"
 BENCHMARKS = f"benchmarks/{config['run_name']}"
 PATHWAYS = kernel_pathways(config)
 POPULATIONS = list(config["network"]["populations"])
+# our NESTML models (Izhikevich 2007) are compiled into build/nestml first
+NETWORK_NEEDS_NESTML = uses_nestml(
+    [p["model"] for p in config["network"]["populations"].values()]
+)
 
 
 wildcard_constraints:

@@ -1,4 +1,6 @@
 rule network:
+    input:
+        nestml=["build/nestml"] if NETWORK_NEEDS_NESTML else [],
     output:
         f"{RUN}/network/spikes.h5",
     params:
