@@ -90,3 +90,62 @@ def test_nest_seed_is_in_range_and_spreads_neighbours():
     seeds = [nest_seed(s) for s in range(100)]
     assert all(1 <= s <= 2**31 - 1 for s in seeds)
     assert len(set(seeds)) == 100
+
+
+def test_ring_weights_follow_the_gaussian_of_angular_distance():
+    from lfpflow.network import ring_weights
+
+    weights = ring_weights(100, 20, w0=5.0, sigma_deg=14.4)
+    assert weights.shape == (20, 100)
+    # post j sits at 18 j degrees, pre i at 3.6 i degrees: post 0 and pre 0 coincide
+    assert weights[0, 0] == 5.0
+    # pre 4 is 14.4 deg from post 0: w0 / e
+    np.testing.assert_allclose(weights[0, 4], 5.0 / np.e, rtol=1e-12)
+    # distance wraps around the ring: pre 96 is also 14.4 deg away
+    np.testing.assert_allclose(weights[0, 96], weights[0, 4], rtol=1e-12)
+    np.testing.assert_allclose(weights[:, 0], ring_weights(100, 20, w0=5.0, sigma_deg=14.4)[:, 0])
+
+
+def _isolated_config(small_config, model, params=None):
+    config = copy.deepcopy(small_config)
+    config["network"]["connections"] = [
+        {"pre": "E", "post": "E", "p": 0.0, "delay_ms": 1.0, "weight_pA": 1.0}
+    ]
+    config["network"]["drive"]["n_ext"] = {}
+    for name in ("E", "I"):
+        config["network"]["populations"][name] = {
+            "size": 10,
+            "model": model,
+            "params": params or {},
+        }
+    return config
+
+
+@pytest.mark.parametrize("model", ["lif", "hh", "glif2", "alif", "iaf_cond_exp", "izhikevich2003"])
+def test_dc_input_drives_only_the_targeted_neurons(small_config, model):
+    config = _isolated_config(small_config, model)
+    config["network"]["inputs"] = {
+        "E": [{"type": "dc", "amplitude_pA": 2000.0, "start_ms": 50.0, "neurons": [2, 7]}]
+    }
+    if model in ("iaf_cond_exp", "izhikevich2003"):
+        config["network"]["connections"][0] = {
+            "pre": "E",
+            "post": "E",
+            "p": 0.0,
+            "delay_ms": 1.0,
+            ("weight_nS" if model == "iaf_cond_exp" else "weight_mV"): 1.0,
+        }
+    spikes = simulate_network(config)
+    assert set(np.unique(spikes.senders["E"])) == {2, 7}
+    assert spikes.times_ms["E"].min() >= 50.0
+    assert spikes.times_ms["I"].size == 0
+
+
+def test_glif_receives_recurrent_and_poisson_input_through_its_port(small_config):
+    config = copy.deepcopy(small_config)
+    for name in ("E", "I"):
+        config["network"]["populations"][name]["model"] = "glif2"
+        config["network"]["populations"][name]["params"] = {}
+    config["network"]["drive"]["weight_pA"] = 60.0
+    spikes = simulate_network(config)
+    assert spikes.times_ms["E"].size > 0 and spikes.times_ms["I"].size > 0
