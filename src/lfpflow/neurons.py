@@ -112,7 +112,7 @@ class NeuronModel:
 
 
 def _p(default: float, units: str, description: str, nest_name: str | None = "") -> Parameter:
-    return Parameter(default, units, description, nest_name)
+    return Parameter(float(default), units, description, nest_name)
 
 
 def _named(parameters: dict[str, Parameter]) -> dict[str, Parameter]:
@@ -187,8 +187,15 @@ _IZH2007_SYNAPSES = {
     "E_NMDA": _p(0.0, "mV", "NMDA reversal potential"),
     "E_GABA_A": _p(-70.0, "mV", "GABA_A reversal potential"),
     "E_GABA_B": _p(-90.0, "mV", "GABA_B reversal potential"),
+    "NMDA_ratio": _p(1.0, "1", "NMDA peak conductance per unit of excitatory weight"),
+    "GABA_B_ratio": _p(1.0, "1", "GABA_B peak conductance per unit of inhibitory weight"),
     "I_e": _p(0.0, "pA", "constant input current"),
 }
+
+
+def _izhikevich2007_translate(values: Mapping[str, float]) -> dict[str, Any]:
+    # NESTML's initial V_m is a fixed -60 mV; start every cell at its own rest
+    return {"V_m": values["v_r"], "u": 0.0}
 
 
 def _izhikevich2007(values: dict[str, float]) -> dict[str, Parameter]:
@@ -300,6 +307,7 @@ CATALOGUE: dict[str, NeuronModel] = {
             }
         ),
         nestml_model="izhikevich2007_cond",
+        translate=_izhikevich2007_translate,
     ),
     "izhikevich_fs": NeuronModel(
         "izhikevich_fs",
@@ -320,6 +328,7 @@ CATALOGUE: dict[str, NeuronModel] = {
             }
         ),
         nestml_model="izhikevich2007_cond",
+        translate=_izhikevich2007_translate,
     ),
     "iaf_cond_exp": NeuronModel(
         "iaf_cond_exp",
