@@ -32,3 +32,9 @@ def test_validate_reports_bad_key(tmp_path, capsys, repo):
     assert "simulation.n_vp" in capsys.readouterr().err
     assert main(["validate", str(repo / "config" / "tiny.yaml")]) == 0
     assert "run_name: tiny" in capsys.readouterr().out
+
+
+def test_readme_lists_the_current_catalogue(repo):
+    from lfpflow.neurons import catalogue_table
+
+    assert catalogue_table() in (repo / "README.md").read_text()
