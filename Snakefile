@@ -6,6 +6,7 @@ include: "workflow/rules/network.smk"
 include: "workflow/rules/kernels.smk"
 include: "workflow/rules/forward.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/neurons.smk"
 
 
 rule all:

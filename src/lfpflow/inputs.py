@@ -183,7 +183,8 @@ def connect_protocol(
         generator = nest.Create(
             "dc_generator", params={"amplitude": float(protocol["amplitude_pA"]), **window}
         )
-        nest.Connect(generator, targets)
+        # delay of one step, not NEST's default 1 ms, so currents start at start_ms
+        nest.Connect(generator, targets, syn_spec={"delay": dt_ms})
         created["devices"] = generator
     elif kind == "white_noise":
         noise_dt = float(protocol.get("dt_ms") or dt_ms)
@@ -200,7 +201,7 @@ def connect_protocol(
                 **window,
             },
         )
-        nest.Connect(generator, targets)
+        nest.Connect(generator, targets, syn_spec={"delay": dt_ms})
         created["devices"] = generator
     elif kind == "ou":
         start = max(window["start"], dt_ms)  # step_current_generator times must be > 0
@@ -222,9 +223,9 @@ def connect_protocol(
         for generator, values in zip(generators, samples, strict=True):
             generator.set(amplitude_times=times.tolist(), amplitude_values=values.tolist())
         if shared:
-            nest.Connect(generators, targets, "all_to_all")
+            nest.Connect(generators, targets, "all_to_all", {"delay": dt_ms})
         else:
-            nest.Connect(generators, targets, "one_to_one")
+            nest.Connect(generators, targets, "one_to_one", {"delay": dt_ms})
         created["devices"] = generators
         created["ou_pA"] = samples
     else:

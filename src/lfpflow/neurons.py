@@ -18,11 +18,15 @@ Names and equations:
 - ``glif2``: leaky integrate-and-fire with biologically defined reset rules
   (GLIF2, Teeter et al. 2018): after each spike the threshold component theta
   jumps by d_theta and decays with rate lambda_theta, and the voltage resets to
-  E_L + m_v (V - E_L) - b_v. NEST ``glif_psc`` with only
-  ``spike_dependent_threshold`` switched on.
+  E_L + m_v (V - E_L) - b_v (V: the membrane potential at the start of the
+  step in which the threshold is crossed). NEST ``glif_psc`` with only
+  ``spike_dependent_threshold`` switched on; NEST adds its
+  ``voltage_reset_add``, so that is -b_v here (NEST's default +18.51 mV is
+  b_v = -18.51 mV). NEST decays theta over t_ref at the spike and holds it
+  while refractory.
 - ``alif``: adaptive-threshold LIF, the same threshold dynamics with time
   constant tau_theta = 1 / lambda_theta, and the voltage reset to V_reset
-  (``glif_psc`` with m_v = 0 and b_v = E_L - V_reset).
+  (``glif_psc`` with m_v = 0 and ``voltage_reset_add`` = V_reset - E_L).
 - ``hh``: Hodgkin-Huxley, NEST ``hh_psc_alpha``.
 - ``izhikevich2003``: NEST ``izhikevich`` (Izhikevich 2003, IEEE TNN 14:1569).
 - ``izhikevich_rs``, ``izhikevich_fs``: the Izhikevich (2007) simple model with
@@ -158,17 +162,18 @@ def _glif2_translate(values: Mapping[str, float]) -> dict[str, Any]:
         "tau_syn": [values["tau_syn"]],
         "th_spike_decay": values["lambda_theta"],
         "voltage_reset_fraction": values["m_v"],
-        "voltage_reset_add": values["b_v"],
+        # NEST: V <- E_L + m_v (V - E_L) + voltage_reset_add
+        "voltage_reset_add": -values["b_v"],
     }
 
 
 def _alif_translate(values: Mapping[str, float]) -> dict[str, Any]:
-    # reset to V_reset: V <- E_L + 0 * (V - E_L) - (E_L - V_reset)
+    # reset to V_reset: NEST's V <- E_L + 0 * (V - E_L) + (V_reset - E_L)
     return {
         "tau_syn": [values["tau_syn"]],
         "th_spike_decay": 1.0 / values["tau_theta"],
         "voltage_reset_fraction": 0.0,
-        "voltage_reset_add": values["E_L"] - values["V_reset"],
+        "voltage_reset_add": values["V_reset"] - values["E_L"],
     }
 
 
@@ -228,7 +233,9 @@ CATALOGUE: dict[str, NeuronModel] = {
                 **_GLIF_COMMON,
                 "lambda_theta": _p(0.009, "1/ms", "decay rate of the threshold jump", None),
                 "m_v": _p(0.2, "1", "voltage reset fraction (m_v)", None),
-                "b_v": _p(18.51, "mV", "voltage reset offset (b_v)", None),
+                "b_v": _p(
+                    -18.51, "mV", "voltage reset offset: V <- E_L + m_v (V - E_L) - b_v", None
+                ),
             }
         ),
         fixed=_GLIF_FLAGS,

@@ -1,0 +1,75 @@
+# Single-neuron characterisation of every point-neuron model in the catalogue
+# (src/lfpflow/neurons.py): rheobase, F-I curves under DC and white noise, CV of
+# ISI, an example step response. One job per model; the target `neurons` runs
+# them all. Independent of the network run (results/neurons/, not results/<run>/).
+#
+# Expects `config` validated (common.smk); reads the `neurons` section through
+# lfpflow.single_neuron.neuron_config, which fills the defaults of any key the
+# schema has not (yet) filled. Each job receives, as `params.config`, only what
+# its model depends on (lfpflow.single_neuron.model_scope), so changing one
+# model's overrides reruns only that model.
+
+import glob
+
+from lfpflow.neurons import CATALOGUE
+from lfpflow.single_neuron import model_scope, neuron_config
+
+NEURON_MODELS = list(CATALOGUE)
+NEURONS = neuron_config(config)
+
+# models built with NESTML need the module folder (rule build_nestml)
+NESTML_MODELS = [name for name, model in CATALOGUE.items() if model.nestml_model is not None]
+
+
+rule build_nestml:
+    input:
+        sorted(glob.glob("nestml/*.nestml")),
+    output:
+        directory("build/nestml"),
+    log:
+        "logs/neurons/build_nestml.log",
+    benchmark:
+        "benchmarks/neurons/build_nestml.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/build_nestml.py"
+
+
+rule neuron_characterisation:
+    input:
+        unpack(
+            lambda wildcards: {"nestml": "build/nestml"}
+            if wildcards.model in NESTML_MODELS
+            else {}
+        ),
+    output:
+        h5="results/neurons/{model}.h5",
+        figure="results/neurons/figures/{model}.png",
+    wildcard_constraints:
+        model="|".join(NEURON_MODELS),
+    params:
+        config=lambda wildcards: model_scope(config, wildcards.model),
+    threads: NEURONS["n_vp"]
+    log:
+        "logs/neurons/{model}.log",
+    benchmark:
+        "benchmarks/neurons/{model}.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/neuron_characterisation.py"
+
+
+rule neurons:
+    input:
+        expand("results/neurons/{model}.h5", model=NEURON_MODELS),
+        expand("results/neurons/figures/{model}.png", model=NEURON_MODELS),
+    log:
+        "logs/neurons/neurons.log",
+    benchmark:
+        "benchmarks/neurons/neurons.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "echo 'neuron models characterised:' {input} > {log}"
