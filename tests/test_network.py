@@ -149,3 +149,12 @@ def test_glif_receives_recurrent_and_poisson_input_through_its_port(small_config
     config["network"]["drive"]["weight_pA"] = 60.0
     spikes = simulate_network(config)
     assert spikes.times_ms["E"].size > 0 and spikes.times_ms["I"].size > 0
+
+
+def test_population_order_in_the_config_does_not_change_spikes(small_config):
+    reordered = copy.deepcopy(small_config)
+    populations = reordered["network"]["populations"]
+    reordered["network"]["populations"] = {name: populations[name] for name in ("I", "E")}
+    first, second = simulate_network(small_config), simulate_network(reordered)
+    for name in ("E", "I"):
+        np.testing.assert_array_equal(first.times_ms[name], second.times_ms[name])

@@ -25,7 +25,7 @@ from lfpflow import io
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-PROJECT_ITEMS = ("Snakefile", "workflow", "config", "mod", "morphologies", "profiles")
+PROJECT_ITEMS = ("Snakefile", "workflow", "config", "mod", "morphologies", "profiles", "nestml")
 PROJECT_FILES = ("environment.yml",)
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 #: Fixed creation time so that reruns can be compared byte for byte.
@@ -249,3 +249,61 @@ def test_kill_9_then_rerun_incomplete_gives_identical_outputs(tiny_run, tmp_path
     _compare_outputs(reference / "results" / "tiny", project / "results" / "tiny")
     leftovers = list((project / "results").rglob("*.tmp"))
     assert not leftovers, leftovers
+
+
+def _renamed(config: dict, names: dict[str, str]) -> dict:
+    """config with populations renamed everywhere (keys, pathways, pre/post)."""
+    text = yaml.safe_dump(config, sort_keys=False)  # order fixes NEST node ids
+    for old, new in names.items():
+        text = text.replace(f"{old}:", f"{new}:").replace(f":{old}", f":{new}")
+        text = text.replace(f"pre: {old}", f"pre: {new}").replace(f"post: {old}", f"post: {new}")
+    return yaml.safe_load(text)
+
+
+def test_population_names_other_than_e_and_i_work_everywhere(tiny_run, tmp_path):
+    reference, _ = tiny_run
+    project = make_project(tmp_path / "project", with_build_from=reference)
+    config = yaml.safe_load((project / "config" / "tiny.yaml").read_text())
+    # names in the same alphabetical order as E, I: populations are created by name
+    config = _renamed(config, {"E": "Pyr", "I": "Stellate"})
+    config["run_name"] = "renamed"
+    assert set(config["network"]["populations"]) == {"Pyr", "Stellate"}
+    (project / "renamed.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(project, "--cores", "2", "--configfile", "renamed.yaml", timeout=300)
+    assert result.returncode == 0, result.stderr[-5000:]
+    run = project / "results" / "renamed"
+    for post in ("Pyr", "Stellate"):
+        for pre in ("Pyr", "Stellate"):
+            assert (run / "kernels" / f"{post}_{pre}.h5").is_file()
+    signals = io.read_h5(run / "signals.h5")
+    assert set(signals["contributions"]) == {
+        "Pyr_Pyr",
+        "Pyr_Stellate",
+        "Stellate_Pyr",
+        "Stellate_Stellate",
+    }
+    summary = json.loads((run / "summary.json").read_text())
+    assert set(summary["populations"]) == {"Pyr", "Stellate"}
+    # same network, other names: identical spikes and signals to the E/I run
+    original = io.read_h5(reference / "results" / "tiny" / "signals.h5")
+    np.testing.assert_array_equal(signals["LFP"], original["LFP"])
+
+
+def test_izhikevich_ring_example_runs_through_the_whole_pipeline(tiny_run, tmp_path):
+    reference, _ = tiny_run
+    project = make_project(tmp_path / "project", with_build_from=reference)
+    config = yaml.safe_load((project / "config" / "cano_colino_ring.yaml").read_text())
+    config["simulation"]["tstop_ms"] = 400.0
+    config["analysis"]["psd_nperseg"] = 2048
+    config["analysis"]["raster_window_ms"] = [100.0, 400.0]
+    (project / "ring.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(project, "--cores", "2", "--configfile", "ring.yaml", timeout=600)
+    assert result.returncode == 0, result.stderr[-5000:]
+    run = project / "results" / "cano_colino_ring"
+    spikes = io.read_h5(run / "network" / "spikes.h5")
+    # the two DC-driven E cells fire, and the ring carries activity to others
+    assert {25, 75} <= set(np.unique(spikes["E"]["senders"]).tolist())
+    assert spikes["I"]["times"].size > 0
+    signals = io.read_h5(run / "signals.h5")
+    assert np.all(np.isfinite(signals["LFP"])) and np.abs(signals["LFP"]).max() > 0
+    assert (run / "figures" / "laminar_lfp.png").is_file()

@@ -9,7 +9,9 @@ the number of virtual processes is ``config["simulation"]["n_vp"]``, so the
 spikes are bit-identical whatever number of cores Snakemake grants (NEST
 guarantees identical results for a fixed number of virtual processes). Spikes
 are sorted by (time, population index) before they are returned, because the
-order in which threads hand events to the recorder is not fixed.
+order in which threads hand events to the recorder is not fixed. Populations
+are created in the order of their names, so the key order of a YAML file does
+not change the result.
 """
 
 from __future__ import annotations
@@ -133,7 +135,10 @@ def simulate_network(
 
     neurons = {}
     recorders = {}
-    for name, population in net["populations"].items():
+    # Populations are created in name order, whatever order the configuration
+    # lists them in: node ids, and so NEST's random streams, depend on the order.
+    for name in sorted(net["populations"]):
+        population = net["populations"][name]
         model = models[name]
         neurons[name] = nest.Create(
             model.nest_model,
@@ -146,7 +151,7 @@ def simulate_network(
     for conn in net["connections"]:
         _connect(nest, conn, neurons, models[conn["post"]], net)
 
-    for name, protocol in network_inputs(config).items():
+    for name, protocol in sorted(network_inputs(config).items()):
         for index, item in enumerate(protocol):
             connect_protocol(
                 nest,
