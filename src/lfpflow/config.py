@@ -442,14 +442,15 @@ def config_scope(config: Mapping[str, Any], *keys: str) -> dict[str, Any]:
         for part in parts[:-1]:
             target = target.setdefault(part, {})
         target[parts[-1]] = copy.deepcopy(source)
-    return _sorted_keys(scope)
+    return sorted_keys(scope)
 
 
-def _sorted_keys(value: Any) -> Any:
+def sorted_keys(value: Any) -> Any:
+    """A copy of nested mappings/lists with every mapping's keys sorted."""
     if isinstance(value, Mapping):
-        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+        return {key: sorted_keys(value[key]) for key in sorted(value)}
     if isinstance(value, list):
-        return [_sorted_keys(item) for item in value]
+        return [sorted_keys(item) for item in value]
     return value
 
 

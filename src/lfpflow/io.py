@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from importlib import metadata
@@ -142,6 +143,30 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a staging folder beside ``path``; it replaces ``path`` on success.
+
+    For build products (compiled mechanisms, NEST modules): a killed build
+    leaves only a hidden ``.<name>.*.tmp`` folder, removed by the next attempt,
+    never a folder that looks complete. On an exception the staging folder is
+    removed and ``path`` is untouched.
+    """
+    final = Path(path).resolve()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(f".{final.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        yield staging
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
         raise
 
 

@@ -51,7 +51,6 @@ import logging
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -59,7 +58,14 @@ from typing import Any
 
 import numpy as np
 
-from lfpflow.io import Dataset, config_sha256, provenance, read_h5, write_h5
+from lfpflow.io import (
+    Dataset,
+    atomic_directory,
+    config_sha256,
+    provenance,
+    read_h5,
+    write_h5,
+)
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +147,7 @@ def compile_mechanisms(mod_dir: Path, build_dir: Path) -> Path:
     if nrnivmodl is None:
         raise FileNotFoundError("nrnivmodl not found on PATH (it is installed with NEURON)")
 
-    build_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{build_dir.name}.", suffix=".tmp", dir=build_dir.parent)
-    )
-    try:
+    with atomic_directory(build_dir) as staging:
         for mod_file in mod_files:
             shutil.copy2(mod_file, staging / mod_file.name)
         log.info("compiling %d mechanisms in %s", len(mod_files), staging)
@@ -161,12 +163,6 @@ def compile_mechanisms(mod_dir: Path, build_dir: Path) -> Path:
             )
         if _mechanism_library(staging) is None:
             raise RuntimeError(f"nrnivmodl built no libnrnmech for {mod_dir}:\n{result.stderr}")
-        if build_dir.exists():
-            shutil.rmtree(build_dir)
-        os.replace(staging, build_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("mechanisms %s compiled into %s", [f.stem for f in mod_files], build_dir)
     return build_dir
 

@@ -35,12 +35,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from lfpflow.io import atomic_directory
 
 log = logging.getLogger(__name__)
 
@@ -231,14 +232,7 @@ def build_nest_module(
         raise FileNotFoundError("cmake and make are needed to build NESTML models")
 
     build_dir = Path(build_dir).resolve()
-    build_dir.parent.mkdir(parents=True, exist_ok=True)
-    # Leftovers of killed earlier builds of the same folder are garbage.
-    for stale in build_dir.parent.glob(f".{build_dir.name}.*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{build_dir.name}.", suffix=".tmp", dir=build_dir.parent)
-    )
-    try:
+    with atomic_directory(build_dir) as staging:
         nest_config = write_nest_config(staging / "nest-config")
         # NESTML reads the models from a folder or file list; copies keep the
         # exact text that was compiled next to the library.
@@ -280,12 +274,6 @@ def build_nest_module(
         log.info("built %s in %.1f s", library.name, seconds)
         info = _build_info(files, module_name, seconds, nest_config)
         (staging / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n")
-        if build_dir.exists():
-            shutil.rmtree(build_dir)
-        os.replace(staging, build_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return build_dir / f"{module_name}.so"
 
 

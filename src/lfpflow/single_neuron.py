@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from lfpflow import io
+from lfpflow.config import sorted_keys
 from lfpflow.inputs import connect_protocol, protocol_rng
 from lfpflow.neurons import NESTML_MODULE, NeuronModel, get_model
 
@@ -166,15 +167,7 @@ def model_scope(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
     section = neuron_config(config)
     models = section["models"]
     section["models"] = {model_name: models[model_name]} if model_name in models else {}
-    return _sorted({"neurons": section})
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _sorted(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(item) for item in value]
-    return value
+    return sorted_keys({"neurons": section})
 
 
 # ---------------------------------------------------------------------------
