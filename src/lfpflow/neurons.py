@@ -219,6 +219,18 @@ def _izhikevich2007(values: dict[str, float]) -> dict[str, Parameter]:
     return _named({**named, **_IZH2007_SYNAPSES})
 
 
+def _izhikevich2007_model(name: str, kind: str, **values: float) -> NeuronModel:
+    return NeuronModel(
+        name,
+        "izhikevich2007_cond_neuron",
+        f"Izhikevich (2007) simple model, {kind}, AMPA/NMDA/GABA_A/GABA_B",
+        "conductance",
+        _izhikevich2007(values),
+        nestml_model="izhikevich2007_cond",
+        translate=_izhikevich2007_translate,
+    )
+
+
 CATALOGUE: dict[str, NeuronModel] = {
     "lif": NeuronModel(
         "lif", "iaf_psc_exp", "leaky integrate-and-fire, exponential PSCs (GLIF1)", "current", _LIF
@@ -295,47 +307,32 @@ CATALOGUE: dict[str, NeuronModel] = {
             }
         ),
     ),
-    "izhikevich_rs": NeuronModel(
+    # Izhikevich & Edelman (2008, PNAS 105:3593) regular- and fast-spiking cells
+    "izhikevich_rs": _izhikevich2007_model(
         "izhikevich_rs",
-        "izhikevich2007_cond_neuron",
-        "Izhikevich (2007) simple model, regular spiking, AMPA/NMDA/GABA_A/GABA_B",
-        "conductance",
-        _izhikevich2007(
-            {
-                "C": 100,
-                "k": 3,
-                "v_r": -60,
-                "v_t": -50,
-                "v_peak": 50,
-                "a": 0.01,
-                "b": 5,
-                "c": -60,
-                "d": 400,
-            }
-        ),
-        nestml_model="izhikevich2007_cond",
-        translate=_izhikevich2007_translate,
+        "regular spiking",
+        C=100,
+        k=3,
+        v_r=-60,
+        v_t=-50,
+        v_peak=50,
+        a=0.01,
+        b=5,
+        c=-60,
+        d=400,
     ),
-    "izhikevich_fs": NeuronModel(
+    "izhikevich_fs": _izhikevich2007_model(
         "izhikevich_fs",
-        "izhikevich2007_cond_neuron",
-        "Izhikevich (2007) simple model, fast spiking, AMPA/NMDA/GABA_A/GABA_B",
-        "conductance",
-        _izhikevich2007(
-            {
-                "C": 20,
-                "k": 1,
-                "v_r": -55,
-                "v_t": -40,
-                "v_peak": 25,
-                "a": 0.15,
-                "b": 8,
-                "c": -55,
-                "d": 200,
-            }
-        ),
-        nestml_model="izhikevich2007_cond",
-        translate=_izhikevich2007_translate,
+        "fast spiking",
+        C=20,
+        k=1,
+        v_r=-55,
+        v_t=-40,
+        v_peak=25,
+        a=0.15,
+        b=8,
+        c=-55,
+        d=200,
     ),
     "iaf_cond_exp": NeuronModel(
         "iaf_cond_exp",
