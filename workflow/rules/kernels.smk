@@ -4,9 +4,9 @@ rule compile_mechanisms:
     output:
         directory("build/mechanisms"),
     log:
-        "logs/compile_mechanisms.log",
+        "logs/build/compile_mechanisms.log",
     benchmark:
-        "benchmarks/compile_mechanisms.tsv"
+        "benchmarks/build/compile_mechanisms.tsv"
     conda:
         "../../environment.yml"
     script:
