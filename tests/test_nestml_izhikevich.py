@@ -14,15 +14,13 @@ and 0.3 ms (FS, 200 pA).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lfpflow.nestml_build import BUILD_INFO, build_nest_module, install_module
+from lfpflow.nestml_build import build_nest_module, install_module
 
 pytestmark = pytest.mark.slow
 
@@ -37,28 +35,9 @@ RS = dict(C=100.0, k=3.0, v_r=-60.0, v_t=-50.0, v_peak=50.0, a=0.01, b=5.0, c=-6
 FS = dict(C=20.0, k=1.0, v_r=-55.0, v_t=-40.0, v_peak=25.0, a=0.15, b=8.0, c=-55.0, d=200.0)
 
 
-def _is_current_build(folder: Path) -> bool:
-    """Whether ``folder`` holds a module built from the current model file."""
-    try:
-        info = json.loads((folder / BUILD_INFO).read_text())
-    except (OSError, ValueError):
-        return False
-    entry = info.get("models", {}).get(MODEL_FILE.name, {})
-    digest = hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest()
-    return (
-        info.get("module_name") == MODULE
-        and entry.get("sha256") == digest
-        and (folder / f"{MODULE}.so").is_file()
-    )
-
-
 @pytest.fixture(scope="module")
-def module_dir(tmp_path_factory) -> Path:
-    pytest.importorskip("pynestml")
-    prebuilt = REPO / "build" / "nestml"
-    if _is_current_build(prebuilt):
-        return prebuilt
-    return build_nest_module([MODEL_FILE], tmp_path_factory.mktemp("nestml") / "nestml").parent
+def module_dir(nestml_module_dir) -> Path:
+    return nestml_module_dir
 
 
 @pytest.fixture(scope="module")

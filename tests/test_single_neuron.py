@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +16,9 @@ import pytest
 from lfpflow import io
 from lfpflow import single_neuron as sn
 from lfpflow.inputs import connect_protocol, protocol_rng
-from lfpflow.neurons import NESTML_MODULE, get_model
+from lfpflow.neurons import get_model
 
 REPO = Path(__file__).resolve().parents[1]
-# the workflow's build (rule build_nestml); LFPFLOW_NESTML_DIR points elsewhere
-NESTML_DIR = Path(os.environ.get("LFPFLOW_NESTML_DIR", REPO / "build" / "nestml"))
 DT = 0.0625  # ms, the project's default resolution (2^-4)
 
 #: A characterisation small enough for a test: 9 DC steps, 3 x 5 noise settings.
@@ -419,17 +416,11 @@ def test_schema_defaults_match_the_code_defaults():
 # (6) the NESTML Izhikevich (2007) model
 # ---------------------------------------------------------------------------
 
-needs_nestml = pytest.mark.skipif(
-    not (NESTML_DIR / f"{NESTML_MODULE}.so").is_file(),
-    reason=f"{NESTML_DIR}/{NESTML_MODULE}.so missing: run `snakemake build/nestml` first",
-)
 
-
-@needs_nestml
-def test_izhikevich_rs_fires_regularly_at_125_pA_and_is_characterised(tmp_path):
+def test_izhikevich_rs_fires_regularly_at_125_pA_and_is_characterised(tmp_path, nestml_module_dir):
     # 1.5 s steps: RS fires at about 3.5 Hz at 125 pA (d = 400 pA)
     config = {"neurons": {**SMALL, "duration_ms": 1500.0, "transient_ms": 300.0}}
-    result = sn.characterise("izhikevich_rs", config=config, module_dir=NESTML_DIR)
+    result = sn.characterise("izhikevich_rs", config=config, module_dir=nestml_module_dir)
     attrs, data = result["attrs"], result["data"]
     assert attrs["example_dc_pA"] == 125.0  # the configured default for RS
     assert attrs["nest_model"] == "izhikevich2007_cond_neuron"
