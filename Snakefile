@@ -7,6 +7,7 @@ include: "workflow/rules/kernels.smk"
 include: "workflow/rules/forward.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/neurons.smk"
+include: "workflow/rules/v1.smk"
 
 
 rule all:

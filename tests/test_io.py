@@ -69,3 +69,14 @@ def test_source_date_epoch_makes_files_byte_identical(tmp_path, monkeypatch, tin
         )
     assert paths[0].read_bytes() == paths[1].read_bytes()
     assert io.read_h5(paths[0])["attrs"]["created_utc"] == "2023-11-14T22:13:20+00:00"
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    path = tmp_path / "x.json"
+    io.write_json(path, {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
