@@ -307,3 +307,31 @@ def test_izhikevich_ring_example_runs_through_the_whole_pipeline(tiny_run, tmp_p
     signals = io.read_h5(run / "signals.h5")
     assert np.all(np.isfinite(signals["LFP"])) and np.abs(signals["LFP"]).max() > 0
     assert (run / "figures" / "laminar_lfp.png").is_file()
+
+
+def test_v1_target_runs_every_experiment_through_snakemake(tmp_path):
+    project = make_project(tmp_path / "project")
+    config = yaml.safe_load((project / "config" / "config.yaml").read_text())
+    # the experimental CSVs live in shared/ beside the repository
+    config["v1"]["data_dir"] = str(REPO.parent / "shared" / "data")
+    (project / "v1.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(project, "v1", "--cores", "2", "--configfile", "v1.yaml", timeout=600)
+    assert result.returncode == 0, result.stderr[-5000:]
+    v1 = project / "results" / "v1"
+    experiments = [
+        "simple_complex",
+        "perturbations",
+        "input_statistics",
+        "contrast",
+        "orientation_sharpening",
+        "receptive_field",
+    ]
+    for name in experiments:
+        assert (v1 / f"{name}.h5").is_file(), name
+        assert (project / "benchmarks" / "v1" / f"{name}.tsv").is_file()
+    summary = json.loads((v1 / "summary.json").read_text())
+    assert summary["modulation_ratio_by_lambda"]["0"] == pytest.approx(1.0)
+    # k fitted to Fournier et al. (2011) from the CSV
+    assert summary["k_experiment"] == pytest.approx(3.498, abs=0.01)
+    assert set(summary["seconds_by_experiment"]) == set(experiments)
+    assert not (project / "results" / "default").exists(), "v1 must not run the LFP pipeline"
