@@ -185,9 +185,3 @@ rule v1:
             for experiment in V1_EXPERIMENTS
             for name in V1_FIGURES[experiment]
         ],
-    log:
-        "logs/v1/v1.log",
-    benchmark:
-        "benchmarks/v1/v1.tsv"
-    shell:
-        "echo 'V1 experiments complete' > {log}"
