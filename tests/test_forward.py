@@ -171,3 +171,79 @@ def test_edge_cases_equal_the_direct_sum(n_lags, length, zero_before):
 def test_all_zero_kernels_give_zero():
     out = predict_signal({"E": np.ones(30)}, {("E", "E"): np.zeros((2, 9))})
     np.testing.assert_array_equal(out, np.zeros((2, 30)))
+
+
+MEG = {
+    "enabled": True,
+    "sensor_radius_um": 100000.0,
+    "sensor_polar_angles_deg": [0.0, 15.0, 30.0, 60.0, 90.0],
+}
+
+
+def test_meg_radial_field_equals_the_primary_current_closed_form():
+    """Outside a spherically symmetric conductor the radial field comes from the
+    primary current alone: B_r = -mu0/(4 pi) (q x r_q) . r_hat / |r - r_q|^3."""
+    from lfpflow.forward import meg_transformation_matrix
+
+    matrix_fT, sensors = meg_transformation_matrix(HEAD, MEG)
+    r_q = np.array(HEAD["dipole_location_um"]) * 1e-6  # m
+    r = sensors * 1e-6
+    r_hat = r / np.linalg.norm(r, axis=1, keepdims=True)
+    distance = np.linalg.norm(r - r_q, axis=1)
+    for component in range(3):
+        q = np.zeros(3)
+        q[component] = 1e-9 * 1e-6  # 1 nA um in A m
+        expected_T = -1e-7 * (np.cross(q, r_q) @ r_hat.T) / distance**3
+        np.testing.assert_allclose(
+            matrix_fT[:, component], expected_T * 1e15, rtol=1e-9, atol=1e-30
+        )
+
+
+def test_radial_column_is_meg_silent_and_tangential_column_is_not():
+    from lfpflow.forward import column_rotation, meg_transformation_matrix
+
+    matrix, _ = meg_transformation_matrix(HEAD, MEG)
+    cdm_column = np.array([[0.0], [0.0], [1e5]])  # along the column axis
+    np.testing.assert_allclose(matrix @ column_rotation([0, 0, 1]) @ cdm_column, 0.0, atol=1e-20)
+    # sensors lie in the x-z plane: a y-directed dipole is the one they see
+    tangential = matrix @ column_rotation([0, 1, 0]) @ cdm_column
+    assert np.abs(tangential).max() > 1.0  # fT
+    np.testing.assert_allclose(matrix @ column_rotation([1, 0, 0]) @ cdm_column, 0.0, atol=1e-20)
+
+
+@pytest.mark.parametrize("axis", [[0, 0, 1], [1, 0, 0], [0, 1, 1], [0, 0, -1], [1, -2, 0.5]])
+def test_column_rotation_is_a_rotation_taking_z_to_the_axis(axis):
+    from lfpflow.forward import column_rotation
+
+    rotation = column_rotation(axis)
+    np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(rotation), 1.0, atol=1e-12)
+    np.testing.assert_allclose(
+        rotation @ [0, 0, 1], np.asarray(axis) / np.linalg.norm(axis), atol=1e-12
+    )
+
+
+def test_tangential_column_eeg_equals_lfpy_on_the_rotated_cdm(random_rates_and_kernels):
+    import LFPy
+
+    rates, kernels = random_rates_and_kernels
+    rng = np.random.default_rng(2)
+    kernel_sets = {
+        key: {"LFP": lfp, "CDM": rng.normal(size=(3, 201))} for key, lfp in kernels.items()
+    }
+    head = dict(HEAD, column_axis=[1.0, 0.0, 0.0])
+    signals = compute_signals(np.arange(4000) * 0.0625, rates, kernel_sets, head, MEG)
+    # the column's z axis points along head x: (x, y, z)_column -> (z, y, -x)_head
+    cdm_head = np.vstack([signals["CDM"][2], signals["CDM"][1], -signals["CDM"][0]])
+    reference = LFPy.FourSphereVolumeConductor(
+        signals["electrodes_um"], radii=HEAD["radii_um"], sigmas=HEAD["sigmas_S_per_m"]
+    )
+    expected = 1e3 * reference.get_dipole_potential(cdm_head, np.array(HEAD["dipole_location_um"]))
+    np.testing.assert_allclose(
+        signals["EEG"], expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max()
+    )
+    assert signals["MEG"].shape == (5, 4000)
+    meg_sum = sum(part["MEG"] for part in signals["contributions"].values())
+    np.testing.assert_allclose(
+        meg_sum, signals["MEG"], rtol=1e-9, atol=1e-9 * np.abs(signals["MEG"]).max()
+    )

@@ -41,7 +41,16 @@ TINY_OUTPUTS = [
     "summary.json",
     *[
         f"figures/{name}.png"
-        for name in ("raster_rates", "kernels", "laminar_lfp", "csd", "cdm", "eeg", "spectra")
+        for name in (
+            "raster_rates",
+            "kernels",
+            "laminar_lfp",
+            "csd",
+            "cdm",
+            "eeg",
+            "meg",
+            "spectra",
+        )
     ],
 ]
 
@@ -173,6 +182,10 @@ def test_tiny_outputs_follow_the_contract(tiny_run):
     n_electrodes = len(config["forward"]["head_model"]["electrode_polar_angles_deg"])
     assert signals["EEG"].shape == (n_electrodes, n_bins)
     assert signals["units"]["LFP"] == "mV" and signals["units"]["EEG"] == "uV"
+    n_sensors = len(config["forward"]["meg"]["sensor_polar_angles_deg"])
+    assert signals["MEG"].shape == (n_sensors, n_bins) and signals["units"]["MEG"] == "fT"
+    # the tiny column is radial (column_axis [0, 0, 1]): MEG-silent
+    np.testing.assert_array_equal(signals["MEG"], 0.0)
     assert np.asarray(signals["attrs"]["eeg_electrodes_um"]).shape == (n_electrodes, 3)
     total = sum(signals["contributions"][p]["LFP"] for p in ("E_E", "E_I", "I_E", "I_I"))
     np.testing.assert_allclose(total, signals["LFP"], rtol=1e-10, atol=1e-15)

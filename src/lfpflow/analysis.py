@@ -190,7 +190,7 @@ def summarise(
     t_ms = np.asarray(signals["t_ms"])
     after_transient = t_ms >= t_start
     spectra = {}
-    for measure in ("LFP", "CSD", "CDM", "EEG"):
+    for measure in ("LFP", "CSD", "CDM", "EEG", "MEG"):
         if measure not in signals:
             continue
         values = np.asarray(signals[measure])[:, after_transient]

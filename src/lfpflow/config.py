@@ -361,6 +361,20 @@ def _consistency_problems(config: Mapping[str, Any]) -> Iterator[str]:
         problems,
     )
 
+    _check(
+        any(component != 0 for component in head["column_axis"]),
+        "forward.head_model.column_axis",
+        "must not be the zero vector",
+        problems,
+    )
+    meg = config["forward"]["meg"]
+    _check(
+        not meg["enabled"] or meg["sensor_radius_um"] > radii[-1],
+        "forward.meg.sensor_radius_um",
+        f"{meg['sensor_radius_um']} um must exceed the scalp radius ({radii[-1]} um)",
+        problems,
+    )
+
     analysis = config["analysis"]
     start, stop = analysis["raster_window_ms"]
     _check(

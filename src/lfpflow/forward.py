@@ -11,7 +11,14 @@ the bin of the spike, so the result has exactly the time axis of the rates.
 
 The EEG is computed from the current dipole moment (CDM) with the four-sphere
 head model of Naess et al. (2017, Front Hum Neurosci 11:490) as implemented by
-LFPykit's :class:`lfpykit.eegmegcalc.FourSphereVolumeConductor`.
+LFPykit's :class:`lfpykit.eegmegcalc.FourSphereVolumeConductor`; the MEG is the
+radial magnetic field at sensors outside the head, for a spherically symmetric
+conductor (Sarvas 1987, Phys Med Biol 32:11; LFPykit's
+:class:`lfpykit.eegmegcalc.SphericallySymmetricVolCondMEG`). The column's z axis
+points along ``head_model.column_axis`` in head coordinates: radial (the
+default, a column on a gyral crown) or tangential (a sulcal wall). A radial
+dipole produces no magnetic field outside a spherically symmetric head, so MEG
+needs a tangential component.
 """
 
 from __future__ import annotations
@@ -198,6 +205,74 @@ def scalp_electrode_positions(
     return np.column_stack([radius * np.sin(theta), np.zeros_like(theta), radius * np.cos(theta)])
 
 
+def column_rotation(column_axis: Sequence[float]) -> np.ndarray:
+    """Rotation taking the column's z axis to ``column_axis`` (head coordinates).
+
+    Rodrigues' formula for the rotation about e_z x n by the angle between
+    them; the identity for n = e_z and a half turn about x for n = -e_z.
+
+    Returns
+    -------
+    numpy.ndarray
+        3 x 3 rotation matrix R: CDM_head = R @ CDM_column.
+    """
+    n = np.asarray(column_axis, dtype=np.float64)
+    norm = np.linalg.norm(n)
+    if norm == 0:
+        raise ValueError("column_axis must not be the zero vector")
+    n = n / norm
+    ez = np.array([0.0, 0.0, 1.0])
+    cos_angle = float(ez @ n)
+    if np.isclose(cos_angle, 1.0, rtol=0, atol=1e-15):
+        return np.eye(3)
+    if np.isclose(cos_angle, -1.0, rtol=0, atol=1e-15):
+        return np.diag([1.0, -1.0, -1.0])
+    k = np.cross(ez, n)
+    sin_angle = np.linalg.norm(k)
+    k = k / sin_angle
+    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + sin_angle * cross + (1 - cos_angle) * cross @ cross
+
+
+#: B (fT) per H (nA/um): mu0 (T m/A) x 1e-3 (A/m per nA/um) x 1e15 (fT/T)
+_FT_PER_H = 4e-7 * np.pi * 1e-3 * 1e15
+
+
+def meg_transformation_matrix(
+    head_model: Mapping[str, Any], meg: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Matrix mapping a head-frame CDM (nA um) to radial magnetic field (fT).
+
+    Parameters
+    ----------
+    head_model : Mapping
+        ``config["forward"]["head_model"]`` (``dipole_location_um``).
+    meg : Mapping
+        ``config["forward"]["meg"]``: ``sensor_radius_um``,
+        ``sensor_polar_angles_deg`` (sensors in the x-z plane).
+
+    Returns
+    -------
+    matrix : numpy.ndarray
+        n_sensors x 3, fT per (nA um): the radial component B . r_hat.
+    sensors_um : numpy.ndarray
+        n_sensors x 3 sensor positions (um).
+    """
+    from lfpykit.eegmegcalc import SphericallySymmetricVolCondMEG
+
+    theta = np.deg2rad(np.asarray(meg["sensor_polar_angles_deg"], dtype=np.float64))
+    radius = float(meg["sensor_radius_um"])
+    sensors = np.column_stack(
+        [radius * np.sin(theta), np.zeros_like(theta), radius * np.cos(theta)]
+    )
+    field = SphericallySymmetricVolCondMEG(sensors).get_transformation_matrix(
+        np.asarray(head_model["dipole_location_um"], dtype=np.float64)
+    )  # n_sensors x 3 (H components) x 3 (dipole components), nA/um per nA um
+    radial = sensors / np.linalg.norm(sensors, axis=1, keepdims=True)
+    matrix = _FT_PER_H * np.einsum("si,sij->sj", radial, field)
+    return matrix, sensors
+
+
 def eeg_transformation_matrix(head_model: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Four-sphere matrix mapping a CDM (nA um) to scalp potentials (uV).
 
@@ -256,6 +331,7 @@ def compute_signals(
     rates: Mapping[str, np.ndarray],
     kernels: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
     head_model: Mapping[str, Any],
+    meg: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """All signals of ``signals.h5`` from rates and kernels.
 
@@ -270,13 +346,16 @@ def compute_signals(
         ``"CSD"`` (channels x lags).
     head_model : Mapping
         ``config["forward"]["head_model"]``.
+    meg : Mapping, optional
+        ``config["forward"]["meg"]``; no MEG when None or not ``enabled``.
 
     Returns
     -------
     dict
-        ``t_ms``, ``LFP`` (mV), ``CDM`` (nA um), ``EEG`` (uV), optional
-        ``CSD``, ``electrodes_um``, and ``contributions[(post, pre)]`` with
-        the same signals per pathway.
+        ``t_ms``, ``LFP`` (mV), ``CDM`` (nA um, column coordinates), ``EEG``
+        (uV), ``MEG`` (fT, radial field), optional ``CSD``, ``electrodes_um``,
+        ``meg_sensors_um``, and ``contributions[(post, pre)]`` with the same
+        signals per pathway.
     """
     first = next(iter(kernels.values()))
     measures = [m for m in ("LFP", "CSD", "CDM") if m in first]
@@ -290,17 +369,24 @@ def compute_signals(
         # summing the per-pathway parts equals predict_signal on all kernels
         signals[measure] = sum(part[measure] for part in contributions.values())
     if "CDM" in signals:
-        matrix, electrodes = eeg_transformation_matrix(head_model)
-        signals["EEG"] = matrix @ signals["CDM"]
+        rotation = column_rotation(head_model.get("column_axis", (0.0, 0.0, 1.0)))
+        eeg_matrix, electrodes = eeg_transformation_matrix(head_model)
+        maps = {"EEG": eeg_matrix @ rotation}
         signals["electrodes_um"] = electrodes
-        for part in contributions.values():
-            part["EEG"] = matrix @ part["CDM"]
+        if meg is not None and meg.get("enabled", True):
+            meg_matrix, sensors = meg_transformation_matrix(head_model, meg)
+            maps["MEG"] = meg_matrix @ rotation
+            signals["meg_sensors_um"] = sensors
+        for name, matrix in maps.items():
+            signals[name] = matrix @ signals["CDM"]
+            for part in contributions.values():
+                part[name] = matrix @ part["CDM"]
     signals["contributions"] = contributions
     return signals
 
 
 #: Units of the signals in ``signals.h5``.
-SIGNAL_UNITS = {"LFP": "mV", "CSD": "nA/um^3", "CDM": "nA*um", "EEG": "uV"}
+SIGNAL_UNITS = {"LFP": "mV", "CSD": "nA/um^3", "CDM": "nA*um", "EEG": "uV", "MEG": "fT"}
 
 
 def write_signals(
@@ -313,7 +399,7 @@ def write_signals(
 ) -> None:
     """Write ``signals.h5`` (output contract in the README)."""
     units = dict(SIGNAL_UNITS, CSD=csd_units)
-    measures = [m for m in ("LFP", "CSD", "CDM", "EEG") if m in signals]
+    measures = [m for m in ("LFP", "CSD", "CDM", "EEG", "MEG") if m in signals]
     content: dict[str, Any] = {"t_ms": io.Dataset(signals["t_ms"], "ms")}
     for measure in measures:
         content[measure] = io.Dataset(signals[measure], units[measure])
@@ -330,6 +416,8 @@ def write_signals(
         head_sigmas_S_per_m=np.asarray(head["sigmas_S_per_m"], dtype=np.float64),
         dipole_location_um=np.asarray(head["dipole_location_um"], dtype=np.float64),
         eeg_electrodes_um=np.asarray(signals.get("electrodes_um", np.zeros((0, 3)))),
+        meg_sensors_um=np.asarray(signals.get("meg_sensors_um", np.zeros((0, 3)))),
+        column_axis=np.asarray(head.get("column_axis", (0.0, 0.0, 1.0)), dtype=np.float64),
         pathways=[f"{post}:{pre}" for post, pre in signals["contributions"]],
     )
     io.write_h5(path, content, attrs=attrs)

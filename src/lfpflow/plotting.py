@@ -144,6 +144,29 @@ def cdm_figure(t_ms: np.ndarray, cdm: np.ndarray, *, window_ms: Sequence[float])
     return fig
 
 
+def _sensor_traces(
+    t_ms: np.ndarray,
+    values: np.ndarray,
+    polar_angles_deg: Sequence[float],
+    *,
+    window_ms: Sequence[float],
+    ylabel: str,
+    title: str,
+) -> Figure:
+    start, stop = window_ms
+    shown = (t_ms >= start) & (t_ms < stop)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(polar_angles_deg)))
+    for trace, angle, colour in zip(values, polar_angles_deg, colours, strict=True):
+        ax.plot(t_ms[shown], trace[shown], color=colour, lw=0.8, label=f"{angle:g}°")
+    ax.set_xlabel("t (ms)")
+    ax.set_ylabel(ylabel)
+    ax.legend(title="polar angle", fontsize=8, ncol=2)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def eeg_figure(
     t_ms: np.ndarray,
     eeg: np.ndarray,
@@ -151,19 +174,31 @@ def eeg_figure(
     *,
     window_ms: Sequence[float],
 ) -> Figure:
-    """EEG at the scalp electrodes (four-sphere model)."""
-    start, stop = window_ms
-    shown = (t_ms >= start) & (t_ms < stop)
-    fig, ax = plt.subplots(figsize=(8, 4))
-    colours = plt.cm.viridis(np.linspace(0, 0.9, len(polar_angles_deg)))
-    for trace, angle, colour in zip(eeg, polar_angles_deg, colours, strict=True):
-        ax.plot(t_ms[shown], trace[shown] * 1e3, color=colour, lw=0.8, label=f"{angle:g}°")
-    ax.set_xlabel("t (ms)")
-    ax.set_ylabel("EEG (nV)")
-    ax.legend(title="polar angle", fontsize=8, ncol=2)
-    ax.set_title("EEG, four-sphere head model")
-    fig.tight_layout()
-    return fig
+    """EEG at the scalp electrodes (four-sphere model), in nV."""
+    return _sensor_traces(
+        t_ms,
+        np.asarray(eeg) * 1e3,
+        polar_angles_deg,
+        window_ms=window_ms,
+        ylabel="EEG (nV)",
+        title="EEG, four-sphere head model",
+    )
+
+
+def meg_figure(
+    t_ms: np.ndarray,
+    meg: np.ndarray,
+    polar_angles_deg: Sequence[float],
+    *,
+    window_ms: Sequence[float],
+) -> Figure:
+    """Radial magnetic field at the MEG sensors, in fT."""
+    title = "MEG (radial field), spherically symmetric head"
+    if not np.any(meg):
+        title += ": zero, the column's dipole is radial"
+    return _sensor_traces(
+        t_ms, meg, polar_angles_deg, window_ms=window_ms, ylabel="B_r (fT)", title=title
+    )
 
 
 def spectra_figure(
@@ -178,7 +213,7 @@ def spectra_figure(
     """Welch PSDs of LFP (every channel), CDM components and EEG."""
     t_ms = signals["t_ms"]
     after = t_ms >= t_start_ms
-    measures = [m for m in ("LFP", "CDM", "EEG") if m in signals]
+    measures = [m for m in ("LFP", "CDM", "EEG", "MEG") if m in signals]
     fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 4), squeeze=False)
     for ax, measure in zip(axes[0], measures, strict=True):
         freqs, psd = analysis.power_spectrum(
@@ -187,6 +222,8 @@ def spectra_figure(
         band = (freqs > 0) & (freqs <= fmax_Hz)
         colours = plt.cm.viridis(np.linspace(0, 0.9, psd.shape[0]))
         for channel, colour in enumerate(colours):
+            if not np.any(psd[channel, band] > 0):
+                continue  # an exactly zero channel has no place on a log axis
             label = "xyz"[channel] if measure == "CDM" else None
             ax.loglog(freqs[band], psd[channel, band], color=colour, lw=0.8, label=label)
         ax.set_xlabel("f (Hz)")

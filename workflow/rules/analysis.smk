@@ -1,6 +1,8 @@
 FIGURES = ["raster_rates", "kernels", "laminar_lfp", "cdm", "eeg", "spectra"]
 if config["kernels"]["probes"]["csd"]:
     FIGURES.append("csd")
+if config["forward"]["meg"]["enabled"]:
+    FIGURES.append("meg")
 
 
 rule summary:

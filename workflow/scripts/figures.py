@@ -31,6 +31,12 @@ figures = {
         config["forward"]["head_model"]["electrode_polar_angles_deg"],
         window_ms=window,
     ),
+    "meg": lambda: plotting.meg_figure(
+        signals["t_ms"],
+        signals["MEG"],
+        config["forward"]["meg"]["sensor_polar_angles_deg"],
+        window_ms=window,
+    ),
     "spectra": lambda: plotting.spectra_figure(
         signals,
         signals["units"],

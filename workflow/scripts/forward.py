@@ -9,7 +9,8 @@ log = log_to(snakemake.log[0], "forward")
 config = snakemake.params.config
 t_ms, counts, dt_ms = read_rates(snakemake.input.rates)
 kernels = load_kernels(snakemake.input.kernels)
-signals = compute_signals(t_ms, counts, kernels, config["forward"]["head_model"])
+forward = config["forward"]
+signals = compute_signals(t_ms, counts, kernels, forward["head_model"], forward["meg"])
 first = next(iter(kernels.values()))
 csd_units = first.get("units", {}).get("CSD", "nA/um^3")
 write_signals(snakemake.output[0], signals, config=config, z_um=first["z_um"], csd_units=csd_units)

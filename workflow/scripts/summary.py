@@ -10,7 +10,9 @@ from lfpflow.network import read_spikes
 log = log_to(snakemake.log[0], "summary")
 config = snakemake.params.config
 signals = io.read_h5(snakemake.input.signals)
-units = {name: signals["units"][name] for name in ("LFP", "CSD", "CDM", "EEG") if name in signals}
+units = {
+    name: signals["units"][name] for name in ("LFP", "CSD", "CDM", "EEG", "MEG") if name in signals
+}
 benchmarks = {Path(path).stem: path for path in snakemake.input.benchmarks}
 summary = summarise(
     spikes=read_spikes(snakemake.input.spikes),
