@@ -54,9 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="validate a configuration file")
     validate.add_argument("config")
     args = parser.parse_args(argv)
-    if args.command == "inspect":
-        return _inspect(args.file)
-    return _validate(args.config)
+    try:
+        if args.command == "inspect":
+            return _inspect(args.file)
+        return _validate(args.config)
+    except BrokenPipeError:
+        # output piped into `head` and the like: stop quietly, as Unix tools do
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
