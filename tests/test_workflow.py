@@ -331,14 +331,8 @@ def test_v1_target_runs_every_experiment_through_snakemake(tmp_path):
     result = snakemake(project, "v1", "--cores", "2", "--configfile", "v1.yaml", timeout=600)
     assert result.returncode == 0, result.stderr[-5000:]
     v1 = project / "results" / "v1"
-    experiments = [
-        "simple_complex",
-        "perturbations",
-        "input_statistics",
-        "contrast",
-        "orientation_sharpening",
-        "receptive_field",
-    ]
+    from lfpflow.v1 import EXPERIMENTS as experiments
+
     for name in experiments:
         assert (v1 / f"{name}.h5").is_file(), name
         assert (project / "benchmarks" / "v1" / f"{name}.tsv").is_file()
