@@ -45,7 +45,11 @@ rule neuron_characterisation:
         ),
     output:
         h5="results/neurons/{model}.h5",
-        figure="results/neurons/figures/{model}.png",
+        figure=report(
+            "results/neurons/figures/{model}.png",
+            category="Single neurons",
+            caption="../report/neurons.rst",
+        ),
     wildcard_constraints:
         model="|".join(NEURON_MODELS),
     params:
