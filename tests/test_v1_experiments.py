@@ -162,9 +162,14 @@ def test_all_figures_draw_from_files(reduced_run):
 
 
 def test_benchmark_seconds(tmp_path):
+    from lfpflow.analysis import read_benchmark
+
     path = tmp_path / "b.tsv"
     path.write_text("s\th:m:s\tmax_rss\n12.5\t0:00:12\t100\n")
-    assert experiments.benchmark_seconds(path) == 12.5
+    assert read_benchmark(path) == {"s": 12.5, "max_rss_MB": 100.0}
+    # repeat(...) benchmarks: one row per repetition, the mean is reported
+    path.write_text("s\th:m:s\tmax_rss\n12.5\t0:00:12\t100\n13.5\t0:00:13\t300\n")
+    assert read_benchmark(path) == {"s": 13.0, "max_rss_MB": 200.0}
 
 
 def test_reruns_are_byte_identical(tmp_path, monkeypatch):

@@ -1,9 +1,10 @@
 """lfpflow: predict LFP, CSD, current dipole moment, EEG and MEG from spiking networks.
 
-The package is organised one module per concept (see ../shared/ARCHITECTURE.md
-and the README). Only :mod:`lfpflow.network` imports NEST and only
-:mod:`lfpflow.kernels` imports NEURON/LFPy/LFPykernels, so everything else
-imports in well under a second.
+The package is organised one module per concept (see the README's "Layout").
+NEST is imported only by :mod:`lfpflow.network` and :mod:`lfpflow.single_neuron`
+(inside functions), NEURON/LFPy/LFPykernels only by :mod:`lfpflow.kernels`, and
+pynestml only by :mod:`lfpflow.nestml_build` (in a child process), so everything
+else imports in well under a second.
 """
 
 __version__ = "0.1.0"

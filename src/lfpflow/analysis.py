@@ -131,17 +131,23 @@ def spectral_summary(
 
 
 def read_benchmark(path: str | Path) -> dict[str, float]:
-    """Wall seconds and max RSS (MB) from a Snakemake ``benchmark:`` TSV."""
-    with open(path, newline="") as handle:
-        row = next(csv.DictReader(handle, delimiter="\t"))
+    """Wall seconds and max RSS (MB) from a Snakemake ``benchmark:`` TSV.
 
-    def number(key: str) -> float:
+    A benchmark repeated with ``repeat(...)`` has one row per repetition: the
+    values are their means. A missing or non-numeric column gives NaN.
+    """
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    if not rows:
+        raise ValueError(f"{path}: no benchmark rows")
+
+    def mean(key: str) -> float:
         try:
-            return float(row[key])
+            return float(np.mean([float(row[key]) for row in rows]))
         except (KeyError, ValueError):
             return float("nan")
 
-    return {"s": number("s"), "max_rss_MB": number("max_rss")}
+    return {"s": mean("s"), "max_rss_MB": mean("max_rss")}
 
 
 def summarise(

@@ -105,7 +105,7 @@ def ou_current(
     return values + mean_pA
 
 
-def _targets(nest: Any, population: Any, protocol: Mapping[str, Any]) -> Any:
+def _targets(population: Any, protocol: Mapping[str, Any]) -> Any:
     indices = protocol.get("neurons")
     if indices is None:
         return population
@@ -154,7 +154,7 @@ def connect_protocol(
         (``"ou_pA"``, processes x steps) for the record.
     """
     kind = protocol["type"]
-    targets = _targets(nest, population, protocol)
+    targets = _targets(population, protocol)
     window = _window(protocol, tstop_ms)
     created: dict[str, Any] = {}
     if kind == "poisson":

@@ -10,6 +10,8 @@ from pathlib import Path
 def log_to(path: str | Path | None, name: str = "lfpflow") -> logging.Logger:
     """A logger writing timestamped lines to ``path`` (and to stderr).
 
+    Also records an uncaught exception, with its traceback, in ``path``.
+
     Parameters
     ----------
     path : path-like or None
@@ -27,4 +29,13 @@ def log_to(path: str | Path | None, name: str = "lfpflow") -> logging.Logger:
         handlers=handlers,
         force=True,
     )
-    return logging.getLogger(name)
+    logger = logging.getLogger(name)
+    previous_hook = sys.excepthook
+
+    def log_uncaught(kind, value, traceback):
+        # a failing rule's log file then says why, not only Snakemake's console
+        logger.critical("failed", exc_info=(kind, value, traceback))
+        previous_hook(kind, value, traceback)
+
+    sys.excepthook = log_uncaught
+    return logger

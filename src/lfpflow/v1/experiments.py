@@ -989,6 +989,23 @@ def orientation_sharpening(config: Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
+def _field_datasets(
+    fields: np.ndarray, fields_capped: np.ndarray, stimulus_dim: str, slope_floor: float
+) -> dict[str, Any]:
+    """The exact and the slope-capped receptive fields as datasets."""
+    dims = (stimulus_dim, "lambda", "row", "column")
+    return {
+        "receptive_field": _dataset(fields, "a.u.", dims, description="exact dv/dx"),
+        "receptive_field_capped": _dataset(
+            fields_capped,
+            "a.u.",
+            dims,
+            description="dv/dx with the slope of |x|**pa2m capped at |x| = slope_floor",
+            slope_floor=slope_floor,
+        ),
+    }
+
+
 def receptive_field(config: Mapping[str, Any]) -> dict[str, Any]:
     """Experiment 6: spatial receptive field ``dv/dx`` at the fixed point (Figs S2, S3).
 
@@ -1058,16 +1075,7 @@ def receptive_field(config: Mapping[str, Any]) -> dict[str, Any]:
     with np.errstate(invalid="ignore", divide="ignore"):
         relative = rect / rect[0]
     return {
-        "receptive_field": _dataset(
-            fields, "a.u.", ("grating", "lambda", "row", "column"), description="exact dv/dx"
-        ),
-        "receptive_field_capped": _dataset(
-            fields_capped,
-            "a.u.",
-            ("grating", "lambda", "row", "column"),
-            description="dv/dx with the slope of |x|**pa2m capped at |x| = slope_floor",
-            slope_floor=floor,
-        ),
+        **_field_datasets(fields, fields_capped, "grating", floor),
         "responses": _dataset(responses, "a.u.", ("grating", "lambda")),
         "stimuli": _dataset(gratings, "1", ("grating", "row", "column")),
         "grating": _dataset(np.array([b"horizontal", b"vertical"]), "1"),
@@ -1075,16 +1083,7 @@ def receptive_field(config: Mapping[str, Any]) -> dict[str, Any]:
         "slope_floor": _dataset(floor, "1"),
         **_pixels(n),
         "masked": {
-            "receptive_field": _dataset(
-                mfields, "a.u.", ("probe", "lambda", "row", "column"), description="exact dv/dx"
-            ),
-            "receptive_field_capped": _dataset(
-                mfields_capped,
-                "a.u.",
-                ("probe", "lambda", "row", "column"),
-                description="dv/dx with the slope of |x|**pa2m capped at |x| = slope_floor",
-                slope_floor=floor,
-            ),
+            **_field_datasets(mfields, mfields_capped, "probe", floor),
             "responses": _dataset(mresponses, "a.u.", ("probe", "lambda")),
             "relative_response": _dataset(
                 relative, "1", ("probe", "lambda"), description="rectified, relative to S1"
@@ -1173,16 +1172,6 @@ def _keyed(keys: Any, values: Any) -> dict[str, float]:
     }
 
 
-def benchmark_seconds(path: str | os.PathLike) -> float:
-    """Wall-clock seconds of a job from its Snakemake benchmark TSV (column ``s``)."""
-    lines = Path(path).read_text().splitlines()
-    header = lines[0].split("\t")
-    values = [float(line.split("\t")[header.index("s")]) for line in lines[1:] if line.strip()]
-    if not values:
-        raise ValueError(f"{path}: no benchmark rows")
-    return float(np.mean(values))
-
-
 def summarise(
     inputs: Mapping[str, str | os.PathLike],
     output: str | os.PathLike,
@@ -1199,7 +1188,7 @@ def summarise(
         ``results/v1/summary.json``.
     seconds : Mapping, optional
         Experiment name -> wall-clock seconds of its job (the workflow passes
-        the Snakemake benchmarks, see :func:`benchmark_seconds`); recorded as
+        the Snakemake benchmarks, see :func:`lfpflow.analysis.read_benchmark`); recorded as
         ``seconds_by_experiment`` and ``seconds_total`` when given.
 
     Returns
