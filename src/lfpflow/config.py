@@ -1,7 +1,7 @@
 """Configuration: validation against the JSON schema, defaults, consistency checks.
 
-The schema (``workflow/schemas/config.schema.yaml``, and ``v1.schema.yaml`` for
-the ``v1`` section) describes every key with its units. :func:`resolve_config`
+The schema (``workflow/schemas/config.schema.yaml``, and ``<section>.schema.yaml``
+for the sections ``v1``, ...) describes every key with its units. :func:`resolve_config`
 validates a configuration, fills in defaults and checks the relations a schema
 cannot express (transient shorter than the run, every kernel pathway
 described, ...). Every problem is reported as a :class:`ConfigError` naming the
@@ -40,15 +40,24 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def load_schema(schema_dir: str | Path = SCHEMA_DIR) -> dict[str, Any]:
-    """The full configuration schema, with the ``v1`` section's schema inlined."""
+    """The full configuration schema, with section schemas inlined.
+
+    ``config.schema.yaml`` describes the LFP pipeline; every other
+    ``<section>.schema.yaml`` in ``schema_dir`` (``v1``, ``groundtruth``, ...)
+    describes the top-level section ``<section>`` and is inlined as its
+    property, with ``default: {}`` so that its defaults are filled in when the
+    section is absent.
+    """
     schema_dir = Path(schema_dir)
     schema = load_yaml(schema_dir / "config.schema.yaml")
-    v1_schema_path = schema_dir / "v1.schema.yaml"
-    if v1_schema_path.exists():
-        v1_schema = load_yaml(v1_schema_path)
-        v1_schema.pop("$schema", None)
-        v1_schema.setdefault("default", {})
-        schema["properties"]["v1"] = v1_schema
+    for section_path in sorted(schema_dir.glob("*.schema.yaml")):
+        section = section_path.name.removesuffix(".schema.yaml")
+        if section == "config":
+            continue
+        section_schema = load_yaml(section_path)
+        section_schema.pop("$schema", None)
+        section_schema.setdefault("default", {})
+        schema["properties"][section] = section_schema
     return schema
 
 
@@ -403,7 +412,7 @@ def resolve_config(
     config : Mapping
         Raw configuration (e.g. from YAML); not modified.
     schema_dir : path-like
-        Folder with ``config.schema.yaml`` (and ``v1.schema.yaml``).
+        Folder with ``config.schema.yaml`` (and the section schemas).
 
     Returns
     -------
