@@ -8,6 +8,7 @@ include: "workflow/rules/forward.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/neurons.smk"
 include: "workflow/rules/v1.smk"
+include: "workflow/rules/groundtruth.smk"
 
 
 rule all:

@@ -1,0 +1,2 @@
+# Ground truth: a downscaled multicompartment network (LFPy) against the kernel
+# prediction for the same network (issue 6). Rules are added here.
