@@ -1,0 +1,207 @@
+"""profiles/slurm end to end on a real single-node SLURM (tests/slurm_cluster.py).
+
+As root on Debian with the SLURM packages (CI: ./install.sh installs them), the
+module brings up munged + slurmctld + slurmd on localhost, runs config/tiny.yaml
+through ``--workflow-profile profiles/slurm`` in one copy of the project and with
+``--cores 2`` in another, and checks that every job went through sbatch and that
+every HDF5 file under results/ is byte for byte the same. Elsewhere it is skipped
+with the reason. The daemons are stopped by their pid files when the module ends,
+whatever happened (also on SIGTERM).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import slurm_cluster
+from test_workflow import ENV, SNAKEMAKE, make_project, scheduled_jobs
+
+pytestmark = pytest.mark.slow
+
+#: Seconds the Snakemake run through SLURM may take before `timeout` stops it
+#: (measured here: about 90 s; the plugin backs off by 10 s per status check).
+SLURM_RUN_LIMIT_S = 900
+#: Test-only settings on top of profiles/slurm: the test cluster has no accounting
+#: (sacct cannot answer, so squeue, which keeps finished jobs for MinJobAge = 600 s),
+#: the first status check after 1 s instead of 40 s, and the SLURM logs of
+#: successful jobs kept as evidence.
+TEST_OVERRIDES = (
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
+    "--slurm-keep-successful-logs",
+)
+TINY = ("--configfile", "config/tiny.yaml")
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A running single-node SLURM; its daemons are stopped at the end of the module."""
+    reason = slurm_cluster.unavailable_reason()
+    if reason:
+        pytest.skip(f"no local SLURM cluster: {reason}")
+    # pytest runs no teardown on SIGTERM (CI time limits): turn it into an exception
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    local = slurm_cluster.LocalSlurm(tmp_path_factory.mktemp("slurm"))
+    try:
+        local.start()
+        print(f"\nlocal SLURM up in {local.bring_up_seconds:.2f} s")
+        yield local
+    finally:
+        local.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(
+    command, cwd: Path, env: dict, timeout: float
+) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.perf_counter()
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    return result, time.perf_counter() - started
+
+
+@pytest.fixture(scope="module")
+def runs(cluster, tmp_path_factory):
+    """config/tiny.yaml run locally and through profiles/slurm, in two copies of the project."""
+    root = tmp_path_factory.mktemp("slurm_runs")
+    local = make_project(root / "local")
+    remote = make_project(root / "slurm")
+    local_result, local_s = _run([*SNAKEMAKE, "--cores", "2", *TINY], local, ENV, timeout=600)
+    assert local_result.returncode == 0, local_result.stderr[-5000:]
+    env = dict(cluster.env, SOURCE_DATE_EPOCH=ENV["SOURCE_DATE_EPOCH"])
+    command = [
+        "timeout", "-k", "10", str(SLURM_RUN_LIMIT_S),
+        *SNAKEMAKE, "--workflow-profile", "profiles/slurm", *TINY, *TEST_OVERRIDES,
+    ]  # fmt: skip
+    remote_result, remote_s = _run(command, remote, env, timeout=SLURM_RUN_LIMIT_S + 60)
+    log = remote_result.stdout + remote_result.stderr
+    assert remote_result.returncode == 0, (
+        f"exit {remote_result.returncode} (124: timed out)\n{log[-8000:]}"
+        f"{cluster.log_tail('slurmctld')}{cluster.log_tail('slurmd')}"
+    )
+    print(f"\nlocal run {local_s:.1f} s; SLURM run {remote_s:.1f} s: {' '.join(command)}")
+    return {
+        "local": local,
+        "slurm": remote,
+        "local_log": local_result.stdout + local_result.stderr,
+        "slurm_log": log,
+        "slurm_s": remote_s,
+    }
+
+
+#: squeue fields: job id, state, comment (the plugin's rule_<name>...), memory,
+#: CPUs and time limit as slurmctld granted them
+SQUEUE_FIELDS = {
+    "id": "%i",
+    "state": "%T",
+    "comment": "%k",
+    "mem": "%m",
+    "cpus": "%c",
+    "time": "%l",
+}
+
+
+def _controller_jobs(cluster) -> dict[str, dict[str, str]]:
+    """SLURM job id -> squeue fields, for every job slurmctld still knows."""
+    result = subprocess.run(
+        ["squeue", "--states=all", "--noheader", f"--format={'|'.join(SQUEUE_FIELDS.values())}"],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    jobs = {}
+    for line in result.stdout.splitlines():
+        job = dict(zip(SQUEUE_FIELDS, line.strip().split("|"), strict=True))
+        jobs[job["id"]] = job
+    return jobs
+
+
+def _rule(comment: str, rules) -> str | None:
+    """The rule of a job from the plugin's sbatch --comment rule_<name>[_wildcards_...]."""
+    return next(
+        (
+            name
+            for name in rules
+            if comment == f"rule_{name}" or comment.startswith(f"rule_{name}_wildcards_")
+        ),
+        None,
+    )
+
+
+def test_every_job_went_through_sbatch(cluster, runs):
+    expected = scheduled_jobs(runs["local_log"])
+    expected.pop("all", None)  # a target without a command: no job anywhere
+    assert expected.get("network") == 1 and expected.get("kernel") == 4, expected
+
+    # Snakemake's log: "Job 3 has been submitted with SLURM jobid 7 (log: ...)"
+    submitted = re.findall(r"submitted with SLURM jobid (\d+)", runs["slurm_log"])
+    assert len(submitted) == len(set(submitted)) == sum(expected.values()), (
+        submitted,
+        expected,
+    )
+    # slurmctld: the same jobs, all completed, one per job of the local run
+    controller = _controller_jobs(cluster)
+    assert set(submitted) <= set(controller), (submitted, controller)
+    mine = [controller[job_id] for job_id in submitted]
+    assert {job["state"] for job in mine} == {"COMPLETED"}, mine
+    per_rule: dict[str, int] = {}
+    for job in mine:
+        rule = _rule(job["comment"], expected)
+        per_rule[rule] = per_rule.get(rule, 0) + 1
+    assert per_rule == expected
+    # the plugin's per-job SLURM logs, named after the SLURM job ids
+    logs = list((runs["slurm"] / ".snakemake" / "slurm_logs").rglob("*.log"))
+    assert sorted(path.stem for path in logs) == sorted(submitted)
+    print(f"\n{len(submitted)} SLURM jobs in {runs['slurm_s']:.1f} s: {per_rule}")
+
+
+def test_slurm_outputs_are_identical_to_a_local_run(runs):
+    local_results = runs["local"] / "results"
+    slurm_results = runs["slurm"] / "results"
+    local_files = sorted(
+        p.relative_to(local_results) for p in local_results.rglob("*") if p.is_file()
+    )
+    slurm_files = sorted(
+        p.relative_to(slurm_results) for p in slurm_results.rglob("*") if p.is_file()
+    )
+    assert local_files == slurm_files
+    h5_files = [name for name in local_files if name.suffix == ".h5"]
+    assert len(h5_files) >= 7, h5_files  # spikes, rates, 4 kernels, signals
+    for name in h5_files:
+        assert (local_results / name).read_bytes() == (slurm_results / name).read_bytes(), name
+
+
+def test_jobs_got_the_profile_resources(cluster, runs):
+    """slurmctld granted threads, memory and time of profiles/slurm (first attempt)."""
+    submitted = re.findall(r"submitted with SLURM jobid (\d+)", runs["slurm_log"])
+    controller = _controller_jobs(cluster)
+    granted = {}
+    for job_id in submitted:
+        job = controller[job_id]
+        rule = _rule(job["comment"], ("network", "kernel"))
+        if rule is not None:
+            granted.setdefault(rule, set()).add((job["cpus"], job["mem"], job["time"]))
+    # network: simulation.n_vp = 2 threads, 3200 MB, 30 min
+    assert granted == {
+        "network": {("2", "3200M", "30:00")},  # simulation.n_vp = 2 threads
+        "kernel": {("1", "500M", "10:00")},
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-v", "-rs", "-s"]))
