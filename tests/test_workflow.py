@@ -39,6 +39,7 @@ TINY_OUTPUTS = [
     "kernels/I_I.h5",
     "signals.h5",
     "summary.json",
+    "config.yaml",
     *[
         f"figures/{name}.png"
         for name in (
@@ -153,9 +154,17 @@ def test_tiny_config_runs_end_to_end_within_five_minutes(tiny_run):
     run = project / "results" / "tiny"
     missing = [name for name in TINY_OUTPUTS if not (run / name).is_file()]
     assert not missing
-    for benchmark in ("network", "rates", "forward", "summary", "figures", "kernel_E_I"):
+    for benchmark in ("network", "rates", "forward", "summary", "figures"):
         assert (project / "benchmarks" / "tiny" / f"{benchmark}.tsv").is_file()
         assert (project / "logs" / "tiny" / f"{benchmark}.log").is_file()
+    # kernels live once per kernel configuration; the run links to them
+    (kernels,) = (project / "results" / "kernels").iterdir()
+    assert (run / "kernels").resolve() == kernels.resolve()
+    assert (project / "benchmarks" / "kernels" / kernels.name / "kernel_E_I.tsv").is_file()
+    assert (project / "logs" / "kernels" / kernels.name / "kernel_E_I.log").is_file()
+    assert (
+        io.read_h5(run / "signals.h5")["attrs"]["kernels_dir"] == f"results/kernels/{kernels.name}"
+    )
 
 
 def test_tiny_outputs_follow_the_contract(tiny_run):
@@ -247,9 +256,9 @@ def test_kill_9_then_rerun_incomplete_gives_identical_outputs(tiny_run, tmp_path
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    marker = project / "logs" / "tiny" / kill_when
+    marker = f"logs/**/{kill_when}"
     deadline = time.monotonic() + 120
-    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+    while not any(project.glob(marker)) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)  # Snakemake and every job it started
     process.wait()

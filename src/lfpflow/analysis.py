@@ -110,12 +110,37 @@ def power_spectrum(
 
 
 def spectral_summary(
-    freqs_Hz: np.ndarray, psd: np.ndarray, *, fmax_Hz: float, channel_names: Sequence[str]
+    freqs_Hz: np.ndarray,
+    psd: np.ndarray,
+    *,
+    fmax_Hz: float,
+    channel_names: Sequence[str],
+    bands_Hz: Mapping[str, Sequence[float]] | None = None,
 ) -> dict[str, Any]:
-    """Peak frequency (0 < f <= fmax) and total power per channel.
+    """Peak frequency (0 < f <= fmax), total power and band powers per channel.
 
-    Power is the PSD integrated over all frequencies, i.e. the variance of
-    the (mean-removed) signal in units^2.
+    Parameters
+    ----------
+    freqs_Hz : numpy.ndarray
+        Frequencies (Hz), evenly spaced from 0.
+    psd : numpy.ndarray
+        Channels x frequencies power spectral density (U^2/Hz).
+    fmax_Hz : float
+        Highest frequency (Hz) searched for the peak.
+    channel_names : sequence of str
+        One name per channel.
+    bands_Hz : Mapping, optional
+        Band name -> ``[low, high)`` in Hz; the power in each band is the PSD
+        integrated over it (U^2).
+
+    Returns
+    -------
+    dict
+        ``peak_frequency_Hz`` and ``power`` (U^2; the PSD integrated over all
+        frequencies, i.e. the variance of the mean-removed signal) per channel;
+        ``mean_peak_frequency_Hz``, the peak of the channel-averaged PSD; with
+        ``bands_Hz``, ``band_power``: band -> power per channel (U^2), bands
+        in order of frequency, ``None`` for a band holding no frequency bin.
     """
     df = freqs_Hz[1] - freqs_Hz[0]
     band = (freqs_Hz > 0) & (freqs_Hz <= fmax_Hz)
@@ -123,11 +148,27 @@ def spectral_summary(
     power = psd.sum(axis=1) * df
     # a channel that is exactly zero (e.g. CDM x, y of a symmetric column) has no peak
     flat = ~np.any(psd[:, band] > 0, axis=1)
-    return {
+    mean_psd = psd[~flat].mean(axis=0) if np.any(~flat) else None
+    summary: dict[str, Any] = {
         "channels": list(channel_names),
         "peak_frequency_Hz": [None if f else float(p) for p, f in zip(peaks, flat, strict=True)],
         "power": [float(p) for p in power],
+        "mean_peak_frequency_Hz": None
+        if mean_psd is None
+        else float(freqs_Hz[band][np.argmax(mean_psd[band])]),
     }
+    if bands_Hz:
+        # bands in order of frequency; a band narrower than the frequency
+        # resolution holds no bin and has no power estimate (None, not 0)
+        summary["band_power"] = {}
+        for name, (low, high) in sorted(bands_Hz.items(), key=lambda item: tuple(item[1])):
+            in_band = (freqs_Hz >= low) & (freqs_Hz < high)
+            summary["band_power"][name] = (
+                [float(value) for value in psd[:, in_band].sum(axis=1) * df]
+                if np.any(in_band)
+                else [None] * psd.shape[0]
+            )
+    return summary
 
 
 def read_benchmark(path: str | Path) -> dict[str, float]:
@@ -202,7 +243,13 @@ def summarise(
         values = np.asarray(signals[measure])[:, after_transient]
         freqs, psd = power_spectrum(values, dt_ms=sim["dt_ms"], nperseg=settings["psd_nperseg"])
         names = ["x", "y", "z"] if measure == "CDM" else [str(i) for i in range(values.shape[0])]
-        entry = spectral_summary(freqs, psd, fmax_Hz=settings["psd_fmax_Hz"], channel_names=names)
+        entry = spectral_summary(
+            freqs,
+            psd,
+            fmax_Hz=settings["psd_fmax_Hz"],
+            channel_names=names,
+            bands_Hz=settings.get("bands_Hz"),
+        )
         entry["power_units"] = f"({signal_units[measure]})^2"
         spectra[measure] = entry
     summary: dict[str, Any] = {

@@ -24,6 +24,10 @@ from lfpflow.neurons import get_model
 #: Weight keys, one per kind of synapse (see lfpflow.neurons).
 WEIGHT_KEYS = ("weight_pA", "weight_nS", "weight_mV")
 
+#: Folders under results/ that are not runs (shared kernels, sweep tables, the
+#: V1 and single-neuron targets), so no run may take their name.
+RESERVED_RUN_NAMES = ("kernels", "sweeps", "v1", "neurons")
+
 #: Folder holding the JSON schemas (the repository's workflow/schemas).
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 
@@ -384,6 +388,14 @@ def _consistency_problems(config: Mapping[str, Any]) -> Iterator[str]:
         problems,
     )
 
+    _check(
+        config["run_name"] not in RESERVED_RUN_NAMES,
+        "run_name",
+        f"'{config['run_name']}' is a folder lfpflow uses itself; not allowed: "
+        + ", ".join(RESERVED_RUN_NAMES),
+        problems,
+    )
+
     analysis = config["analysis"]
     start, stop = analysis["raster_window_ms"]
     _check(
@@ -392,6 +404,13 @@ def _consistency_problems(config: Mapping[str, Any]) -> Iterator[str]:
         f"[{start}, {stop}] must be an increasing window inside [0, {sim['tstop_ms']}] ms",
         problems,
     )
+    for band, (low, high) in analysis["bands_Hz"].items():
+        _check(
+            low < high,
+            f"analysis.bands_Hz.{band}",
+            f"[{low}, {high}] Hz must be an increasing pair [low, high)",
+            problems,
+        )
     n_analysed = int(round((sim["tstop_ms"] - sim["transient_ms"]) / sim["dt_ms"]))
     _check(
         analysis["psd_nperseg"] <= n_analysed,
@@ -430,6 +449,12 @@ def resolve_config(
     problems = list(_consistency_problems(resolved))
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    if resolved.get("sweep"):
+        # every point is validated now, so that a bad value at one point stops
+        # the workflow before anything runs (lazy import: sweep imports config)
+        from lfpflow.sweep import sweep_points
+
+        sweep_points(resolved, lambda point: resolve_config(point, schema_dir))
     return resolved
 
 

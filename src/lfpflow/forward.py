@@ -396,8 +396,13 @@ def write_signals(
     config: Mapping[str, Any],
     z_um: np.ndarray,
     csd_units: str = SIGNAL_UNITS["CSD"],
+    kernels_dir: str | None = None,
 ) -> None:
-    """Write ``signals.h5`` (output contract in the README)."""
+    """Write ``signals.h5`` (output contract in the README).
+
+    ``kernels_dir``, the folder of the kernels used (``results/kernels/<hash>``),
+    is recorded as the root attribute of the same name.
+    """
     units = dict(SIGNAL_UNITS, CSD=csd_units)
     measures = [m for m in ("LFP", "CSD", "CDM", "EEG", "MEG") if m in signals]
     content: dict[str, Any] = {"t_ms": io.Dataset(signals["t_ms"], "ms")}
@@ -419,5 +424,6 @@ def write_signals(
         meg_sensors_um=np.asarray(signals.get("meg_sensors_um", np.zeros((0, 3)))),
         column_axis=np.asarray(head.get("column_axis", (0.0, 0.0, 1.0)), dtype=np.float64),
         pathways=[f"{post}:{pre}" for post, pre in signals["contributions"]],
+        **({"kernels_dir": kernels_dir} if kernels_dir is not None else {}),
     )
     io.write_h5(path, content, attrs=attrs)

@@ -262,3 +262,63 @@ def csd_figure(
     ax.set_title("Laminar CSD (sinks negative)")
     fig.tight_layout()
     return fig
+
+
+def sweep_figure(rows: Sequence[Mapping[str, Any]], parameters: Sequence[str]) -> Figure:
+    """Each measure of a sweep table against the first swept parameter.
+
+    Parameters
+    ----------
+    rows : sequence of Mapping
+        Rows of the sweep table (:func:`lfpflow.sweep.summary_row`).
+    parameters : sequence of str
+        The swept keys, in sweep order. The first is the x axis; every
+        combination of the others is one line (a single line without them).
+    """
+    x_key, others = parameters[0], list(parameters[1:])
+    skip = {"run", *parameters}
+    measures = [
+        column
+        for column in rows[0]
+        if column not in skip
+        and any(
+            isinstance(row.get(column), int | float)
+            and not isinstance(row.get(column), bool)
+            and np.isfinite(row[column])
+            for row in rows
+        )
+    ]
+    n_columns = 3
+    n_rows = max(1, -(-len(measures) // n_columns))
+    figure, axes = plt.subplots(
+        n_rows, n_columns, figsize=(4.2 * n_columns, 2.8 * n_rows), squeeze=False
+    )
+    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[key] for key in others), []).append(row)
+    numeric_x = all(isinstance(row[x_key], int | float) for row in rows)
+    for axis, measure in zip(axes.flat, measures, strict=False):
+        for index, (group, members) in enumerate(groups.items()):
+            members = sorted(members, key=lambda row: row[x_key]) if numeric_x else members
+            xs = [row[x_key] if numeric_x else str(row[x_key]) for row in members]
+            ys = np.array(
+                [np.nan if row.get(measure) is None else row[measure] for row in members],
+                dtype=np.float64,
+            )
+            if "power" in measure:
+                ys[ys <= 0] = np.nan  # log axis: a silent point has no power to show
+            label = ", ".join(
+                f"{key.split('.')[-1]}={value}" for key, value in zip(others, group, strict=True)
+            )
+            axis.plot(xs, ys, "o-", color=_colour(index), label=label or None, lw=1.2, ms=4)
+        axis.set_title(measure, fontsize=9)
+        axis.set_xlabel(x_key.split(".")[-1], fontsize=8)
+        axis.tick_params(labelsize=7)
+        if "power" in measure:
+            axis.set_yscale("log")
+    for axis in list(axes.flat)[len(measures) :]:
+        axis.set_visible(False)
+    if others and len(groups) <= 12:
+        axes.flat[0].legend(fontsize=7, frameon=False)
+    figure.tight_layout()
+    return figure

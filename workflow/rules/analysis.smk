@@ -5,20 +5,40 @@ if config["forward"]["meg"]["enabled"]:
     FIGURES.append("meg")
 
 
+rule run_config:
+    input:
+        kernels=lambda wildcards: kernel_files(wildcards.run),
+    output:
+        "results/{run}/config.yaml",
+    params:
+        config=lambda wildcards: RUNS[wildcards.run],
+        kernels_dir=lambda wildcards: kernels_dir(wildcards.run),
+    log:
+        "logs/{run}/run_config.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/run_config.py"
+
+
 rule summary:
     input:
-        spikes=f"{RUN}/network/spikes.h5",
-        signals=f"{RUN}/signals.h5",
-        benchmarks=[f"{BENCHMARKS}/network.tsv", f"{BENCHMARKS}/forward.tsv"]
-        + [f"{BENCHMARKS}/kernel_{post}_{pre}.tsv" for post, pre in PATHWAYS],
+        spikes="results/{run}/network/spikes.h5",
+        signals="results/{run}/signals.h5",
+        benchmarks=lambda wildcards: [
+            f"benchmarks/{wildcards.run}/network.tsv",
+            f"benchmarks/{wildcards.run}/forward.tsv",
+            *kernel_benchmarks(wildcards.run),
+        ],
     output:
-        f"{RUN}/summary.json",
+        "results/{run}/summary.json",
     params:
-        config=stage_config(config, "analysis"),
+        config=run_stage_config("analysis"),
+        kernels_dir=lambda wildcards: kernels_dir(wildcards.run),
     log:
-        f"{LOGS}/summary.log",
+        "logs/{run}/summary.log",
     benchmark:
-        f"{BENCHMARKS}/summary.tsv"
+        "benchmarks/{run}/summary.tsv"
     conda:
         "../../environment.yml"
     script:
@@ -27,29 +47,54 @@ rule summary:
 
 rule figures:
     input:
-        spikes=f"{RUN}/network/spikes.h5",
-        rates=f"{RUN}/network/rates.h5",
-        kernels=kernel_files(),
-        signals=f"{RUN}/signals.h5",
+        spikes="results/{run}/network/spikes.h5",
+        rates="results/{run}/network/rates.h5",
+        kernels=lambda wildcards: kernel_files(wildcards.run),
+        signals="results/{run}/signals.h5",
     output:
         report(
-            expand(f"{RUN}/figures/{{name}}.png", name=FIGURES),
+            expand("results/{{run}}/figures/{name}.png", name=FIGURES),
             category="LFP pipeline",
+            subcategory="{run}",
             caption="../report/figures.rst",
         ),
     params:
-        config=stage_config(config, "analysis"),
+        config=run_stage_config("analysis"),
     log:
-        f"{LOGS}/figures.log",
+        "logs/{run}/figures.log",
     benchmark:
-        f"{BENCHMARKS}/figures.tsv"
+        "benchmarks/{run}/figures.tsv"
     conda:
         "../../environment.yml"
     script:
         "../scripts/figures.py"
 
 
+if SWEEP_POINTS:
+
+    rule sweep_summary:
+        input:
+            summaries=[f"results/{point.run_id}/summary.json" for point in SWEEP_POINTS],
+        output:
+            table=SWEEP_TABLE,
+            figure=report(SWEEP_FIGURE, category="Sweep", caption="../report/sweep.rst"),
+        params:
+            points=[
+                {"run": point.run_id, "parameters": point.parameters} for point in SWEEP_POINTS
+            ],
+        log:
+            f"logs/sweeps/{config['run_name']}/sweep_summary.log",
+        benchmark:
+            f"benchmarks/sweeps/{config['run_name']}/sweep_summary.tsv"
+        conda:
+            "../../environment.yml"
+        script:
+            "../scripts/sweep_summary.py"
+
+
 rule analysis_all:
     input:
-        f"{RUN}/summary.json",
-        expand(f"{RUN}/figures/{{name}}.png", name=FIGURES),
+        expand("results/{run}/summary.json", run=RUNS),
+        expand("results/{run}/config.yaml", run=RUNS),
+        expand("results/{run}/figures/{name}.png", run=RUNS, name=FIGURES),
+        [SWEEP_TABLE, SWEEP_FIGURE] if SWEEP_POINTS else [],

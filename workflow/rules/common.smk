@@ -1,7 +1,15 @@
 # Configuration: validated against workflow/schemas/*.schema.yaml with defaults
 # filled in, before any rule runs. A --configfile replaces config/config.yaml
 # (it is a complete description of a run); --config KEY=VALUE overrides keys.
+#
+# Runs: without a `sweep`, one run in results/<run_name>/; with one, a run per
+# point in results/<run_name>/<label>-<hash>/ (lfpflow.sweep). Run-level rules
+# have the wildcard {run} (the folder below results/) and look their
+# configuration up in RUNS. Kernels are stored once per kernel configuration in
+# results/kernels/<kernel hash>/ (wildcard {khash}) and shared by every run
+# with that hash.
 
+import re
 import sys
 from pathlib import Path
 
@@ -9,6 +17,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from lfpflow.config import ConfigError, kernel_pathways, resolve_config, stage_config
 from lfpflow.neurons import uses_nestml
+from lfpflow.sweep import kernel_hash, sweep_points
 
 
 if not workflow.overwrite_configfiles:
@@ -16,28 +25,73 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
+SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
 try:
-    _resolved = resolve_config(config, schema_dir=Path(workflow.basedir) / "workflow" / "schemas")
+    _resolved = resolve_config(config, schema_dir=SCHEMA_DIR)
+    SWEEP_POINTS = (
+        sweep_points(_resolved, lambda point: resolve_config(point, schema_dir=SCHEMA_DIR))
+        if _resolved["sweep"]
+        else []
+    )
 except ConfigError as error:
     sys.exit(f"lfpflow: {error}")
 config.clear()
 config.update(_resolved)
 
+# the base run's folders (for a sweep: the parent of the points' folders)
 RUN = f"results/{config['run_name']}"
 LOGS = f"logs/{config['run_name']}"
 BENCHMARKS = f"benchmarks/{config['run_name']}"
-PATHWAYS = kernel_pathways(config)
 POPULATIONS = list(config["network"]["populations"])
-# our NESTML models (Izhikevich 2007) are compiled into build/nestml first
-NETWORK_NEEDS_NESTML = uses_nestml(
-    [p["model"] for p in config["network"]["populations"].values()]
-)
+
+# run folder below results/ -> its resolved configuration
+if SWEEP_POINTS:
+    RUNS = {point.run_id: point.config for point in SWEEP_POINTS}
+else:
+    RUNS = {config["run_name"]: dict(config)}
+# kernel hash of each run, and a configuration for each kernel hash
+RUN_KERNELS = {run: kernel_hash(run_config) for run, run_config in RUNS.items()}
+KERNEL_CONFIGS = {RUN_KERNELS[run]: run_config for run, run_config in RUNS.items()}
+SWEEP_TABLE = f"results/sweeps/{config['run_name']}/summary.csv"
+SWEEP_FIGURE = f"results/sweeps/{config['run_name']}/summary.png"
 
 
 wildcard_constraints:
+    run="|".join(re.escape(run) for run in RUNS),
+    khash="[0-9a-f]{12}",
     post="[A-Za-z][A-Za-z0-9]*",
     pre="[A-Za-z][A-Za-z0-9]*",
 
 
-def kernel_files(run_dir=RUN):
-    return [f"{run_dir}/kernels/{post}_{pre}.h5" for post, pre in PATHWAYS]
+def kernels_dir(run):
+    """Folder of the kernels a run uses (results/kernels/<kernel hash>)."""
+    return f"results/kernels/{RUN_KERNELS[run]}"
+
+
+def kernel_files(run):
+    return [
+        f"{kernels_dir(run)}/{post}_{pre}.h5" for post, pre in kernel_pathways(RUNS[run])
+    ]
+
+
+def kernel_benchmarks(run):
+    return [
+        f"benchmarks/kernels/{RUN_KERNELS[run]}/kernel_{post}_{pre}.tsv"
+        for post, pre in kernel_pathways(RUNS[run])
+    ]
+
+
+def run_stage_config(stage):
+    """Snakemake params function: the run's configuration for `stage`."""
+    return lambda wildcards: stage_config(RUNS[wildcards.run], stage)
+
+
+def kernel_stage_config(wildcards):
+    return stage_config(KERNEL_CONFIGS[wildcards.khash], "kernels")
+
+
+def run_needs_nestml(wildcards):
+    # our NESTML models (Izhikevich 2007) are compiled into build/nestml first
+    populations = RUNS[wildcards.run]["network"]["populations"].values()
+    return ["build/nestml"] if uses_nestml([p["model"] for p in populations]) else []
+

@@ -1,15 +1,16 @@
 rule forward:
     input:
-        rates=f"{RUN}/network/rates.h5",
-        kernels=kernel_files(),
+        rates="results/{run}/network/rates.h5",
+        kernels=lambda wildcards: kernel_files(wildcards.run),
     output:
-        f"{RUN}/signals.h5",
+        "results/{run}/signals.h5",
     params:
-        config=stage_config(config, "forward"),
+        config=run_stage_config("forward"),
+        kernels_dir=lambda wildcards: kernels_dir(wildcards.run),
     log:
-        f"{LOGS}/forward.log",
+        "logs/{run}/forward.log",
     benchmark:
-        f"{BENCHMARKS}/forward.tsv"
+        "benchmarks/{run}/forward.tsv"
     conda:
         "../../environment.yml"
     script:

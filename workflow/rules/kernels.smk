@@ -17,20 +17,20 @@ rule kernel:
     input:
         mechanisms="build/mechanisms",
         morphologies=lambda wildcards: [
-            f"morphologies/{config['kernels']['populations'][name]['morphology']}"
+            f"morphologies/{KERNEL_CONFIGS[wildcards.khash]['kernels']['populations'][name]['morphology']}"
             for name in (wildcards.post, wildcards.pre)
         ],
     output:
-        f"{RUN}/kernels/{{post}}_{{pre}}.h5",
+        "results/kernels/{khash}/{post}_{pre}.h5",
     params:
-        kernel_config=stage_config(config, "kernels")["kernels"],
-        dt_ms=config["simulation"]["dt_ms"],
-        config=stage_config(config, "kernels"),
+        kernel_config=lambda wildcards: kernel_stage_config(wildcards)["kernels"],
+        dt_ms=lambda wildcards: KERNEL_CONFIGS[wildcards.khash]["simulation"]["dt_ms"],
+        config=kernel_stage_config,
         morphology_dir="morphologies",
     log:
-        f"{LOGS}/kernel_{{post}}_{{pre}}.log",
+        "logs/kernels/{khash}/kernel_{post}_{pre}.log",
     benchmark:
-        f"{BENCHMARKS}/kernel_{{post}}_{{pre}}.tsv"
+        "benchmarks/kernels/{khash}/kernel_{post}_{pre}.tsv"
     conda:
         "../../environment.yml"
     script:

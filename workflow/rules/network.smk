@@ -1,15 +1,15 @@
 rule network:
     input:
-        nestml=["build/nestml"] if NETWORK_NEEDS_NESTML else [],
+        nestml=run_needs_nestml,
     output:
-        f"{RUN}/network/spikes.h5",
+        "results/{run}/network/spikes.h5",
     params:
-        config=stage_config(config, "network"),
-    threads: config["simulation"]["n_vp"]
+        config=run_stage_config("network"),
+    threads: lambda wildcards: RUNS[wildcards.run]["simulation"]["n_vp"]
     log:
-        f"{LOGS}/network.log",
+        "logs/{run}/network.log",
     benchmark:
-        f"{BENCHMARKS}/network.tsv"
+        "benchmarks/{run}/network.tsv"
     conda:
         "../../environment.yml"
     script:
@@ -18,15 +18,15 @@ rule network:
 
 rule rates:
     input:
-        f"{RUN}/network/spikes.h5",
+        "results/{run}/network/spikes.h5",
     output:
-        f"{RUN}/network/rates.h5",
+        "results/{run}/network/rates.h5",
     params:
-        config=stage_config(config, "network"),
+        config=run_stage_config("network"),
     log:
-        f"{LOGS}/rates.log",
+        "logs/{run}/rates.log",
     benchmark:
-        f"{BENCHMARKS}/rates.tsv"
+        "benchmarks/{run}/rates.tsv"
     conda:
         "../../environment.yml"
     script:

@@ -13,5 +13,12 @@ forward = config["forward"]
 signals = compute_signals(t_ms, counts, kernels, forward["head_model"], forward["meg"])
 first = next(iter(kernels.values()))
 csd_units = first.get("units", {}).get("CSD", "nA/um^3")
-write_signals(snakemake.output[0], signals, config=config, z_um=first["z_um"], csd_units=csd_units)
+write_signals(
+    snakemake.output[0],
+    signals,
+    config=config,
+    z_um=first["z_um"],
+    csd_units=csd_units,
+    kernels_dir=snakemake.params.kernels_dir,
+)
 log.info("signals of %d pathways over %d bins written", len(kernels), t_ms.size)

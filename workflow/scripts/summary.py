@@ -21,6 +21,7 @@ summary = summarise(
     config=config,
     benchmarks=benchmarks,
 )
+summary["kernels_dir"] = snakemake.params.kernels_dir
 summary["provenance"] = io.provenance(config)
 io.write_json(snakemake.output[0], summary)
 log.info("rates: %s", {k: round(v["mean_rate_Hz"], 3) for k, v in summary["populations"].items()})
