@@ -1,0 +1,335 @@
+"""lfpflow.groundtruth: the downscaled MC network (real NEURON/LFPy) and its workflow rule.
+
+NEURON runs in a subprocess (this file run as a script, see ``__main__``), so
+the pytest process loads no simulator and each worker has a fresh NEURON.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from lfpflow import groundtruth, kernels
+from lfpflow.config import ConfigError, load_yaml, resolve_config
+
+REPO = Path(__file__).resolve().parents[1]
+MOD_DIR = REPO / "mod"
+#: A few dozen cells (config/tiny.yaml at scale 0.1: 40 E + 10 I), 100 ms.
+TINY_GROUNDTRUTH = {"scale": 0.1, "tstop_ms": 100.0, "transient_ms": 20.0, "n_threads": 2}
+
+
+def _tiny_config(seed: int = 12345, **groundtruth_overrides) -> dict:
+    config = load_yaml(REPO / "config" / "tiny.yaml")
+    config["seed"] = seed
+    config["groundtruth"] = dict(TINY_GROUNDTRUTH, **groundtruth_overrides)
+    return resolve_config(config)
+
+
+@pytest.fixture(scope="module")
+def mechanisms_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return kernels.compile_mechanisms(MOD_DIR, tmp_path_factory.mktemp("nrn") / "mechanisms")
+
+
+@pytest.fixture(scope="module")
+def three_runs(mechanisms_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Seed 1, seed 1 again (same process) and seed 2, simulated in one NEURON subprocess."""
+    out = tmp_path_factory.mktemp("gt") / "runs.npz"
+    result = subprocess.run(
+        [sys.executable, __file__, "runs", str(mechanisms_dir), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    with np.load(out) as data:
+        return {key: data[key] for key in data.files}
+
+
+# ---------------------------------------------------------------- no simulator
+
+
+def test_scaled_network_keeps_in_degrees(tiny_config: dict) -> None:
+    scaled = groundtruth.scaled_network(tiny_config["kernels"], 0.25)
+    assert scaled["sizes"] == {"E": 100, "I": 25}
+    for key, p in scaled["connection_probability"].items():
+        pre = key.split(":")[1]
+        full = tiny_config["kernels"]["populations"][pre]["size"]
+        assert p * scaled["sizes"][pre] == pytest.approx(
+            tiny_config["kernels"]["connection_probability"][key] * full
+        )
+
+
+def test_too_small_scale_is_a_config_error_naming_the_key(tiny_config: dict) -> None:
+    with pytest.raises(ConfigError, match=r"groundtruth\.scale.*use scale >= 0\.05"):
+        groundtruth.scaled_network(tiny_config["kernels"], 0.01)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"transient_ms": 500.0, "tstop_ms": 100.0}, "groundtruth.transient_ms"),
+        ({"tstop_ms": 100.01}, "groundtruth.tstop_ms"),
+        ({"filter": {"cutoff_Hz": 9000.0}}, "groundtruth.filter.cutoff_Hz"),
+        ({"scale": 0.02}, "groundtruth.scale"),
+    ],
+)
+def test_inconsistent_groundtruth_config_names_the_key(change: dict, key: str) -> None:
+    config = _tiny_config()
+    config["groundtruth"].update(copy.deepcopy(change))
+    if "filter" in change:
+        config["groundtruth"]["filter"] = dict(
+            _tiny_config()["groundtruth"]["filter"], **change["filter"]
+        )
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        groundtruth.check_groundtruth_config(config)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"scale": 2.0}, "groundtruth.scale"),
+        ({"g_eff_rates": "guess"}, "groundtruth.g_eff_rates"),
+        ({"n_threads": 0}, "groundtruth.n_threads"),
+        ({"sclae": 0.1}, "groundtruth.sclae"),
+    ],
+)
+def test_schema_rejects_bad_groundtruth_values(change: dict, key: str) -> None:
+    config = load_yaml(REPO / "config" / "tiny.yaml")
+    config["groundtruth"] = change
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        resolve_config(config)
+
+
+def test_groundtruth_section_gets_defaults(tiny_config: dict) -> None:
+    gt = tiny_config["groundtruth"]
+    assert gt["g_eff_rates"] == "measured"
+    assert gt["soma"]["celsius_degC"] == pytest.approx(6.3)
+    assert 0 < gt["scale"] <= 1
+
+
+def test_groundtruth_kernel_config_scales_sizes_and_sets_rates(tiny_config: dict) -> None:
+    scaled = groundtruth.groundtruth_kernel_config(
+        tiny_config["kernels"], 0.5, {"E": 3.0, "I": 7.0}, g_eff=False
+    )
+    assert scaled["populations"]["E"]["size"] == 200
+    assert scaled["connection_probability"]["E:E"] == pytest.approx(0.1)
+    assert scaled["presynaptic_rates_Hz"] == {"E": 3.0, "I": 7.0}
+    assert scaled["g_eff"] is False
+    assert tiny_config["kernels"]["populations"]["E"]["size"] == 400  # not modified
+
+
+def test_segment_probabilities_follow_area_and_depth_density() -> None:
+    area = np.array([1.0, 1.0, 2.0, 1.0])
+    z = np.array([0.0, 100.0, 100.0, 1000.0])
+    allowed = np.array([False, True, True, True])
+    p = groundtruth.segment_probabilities(area, z, allowed, None)
+    assert p == pytest.approx([0.0, 0.25, 0.5, 0.25])
+    position = {"z_mean_um": [100.0], "z_sd_um": [10.0], "weights": [1.0]}
+    p = groundtruth.segment_probabilities(area, z, allowed, position)
+    assert p[1:3] == pytest.approx([1 / 3, 2 / 3]) and p[3] < 1e-12
+
+
+def test_importing_groundtruth_loads_no_simulator() -> None:
+    code = (
+        "import sys, lfpflow.groundtruth, lfpflow.comparison, lfpflow.groundtruth_figures; "
+        "print(any(m in sys.modules for m in ('neuron', 'LFPy', 'nest')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+# ---------------------------------------------------------------- NEURON
+
+
+@pytest.mark.slow
+def test_same_seed_gives_identical_outputs_and_another_seed_differs(three_runs: dict) -> None:
+    a, b, c = ({k[2:]: v for k, v in three_runs.items() if k.startswith(p)} for p in "abc")
+    assert a["E_times"].size > 0 and a["I_times"].size > 0, "the tiny network must spike"
+    for key in b:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert not np.array_equal(a["LFP"], c["LFP"])
+    assert not np.array_equal(a["E_times"], c["E_times"])
+
+
+@pytest.mark.slow
+def test_transmembrane_currents_sum_to_zero_every_step(three_runs: dict) -> None:
+    # recorded membrane currents of a few cells, all segments, every step after t = 0
+    for key in (k for k in three_runs if k.startswith("imem")):
+        imem = three_runs[key][:, 1:]
+        relative = np.abs(imem.sum(axis=0)) / np.abs(imem).sum(axis=0)
+        assert relative.max() < 1e-9, key
+        assert np.abs(imem).sum(axis=0).min() > 0
+    # and the on-line check over every cell of the network
+    assert three_runs["a_max_relative_current_sum"] < 1e-9
+
+
+@pytest.mark.slow
+def test_network_description_is_the_configured_one(three_runs: dict) -> None:
+    sizes = json.loads(str(three_runs["a_network"]))
+    assert sizes["sizes"] == {"E": 40, "I": 10}
+    assert sizes["connection_probability"]["E:E"] == pytest.approx(0.5)
+    assert sizes["n_threads"] == 2 and sizes["mpi_ranks"] == 1
+    # in-degree from E onto E: 0.05 x 400 = 20 presynaptic cells on average
+    assert sizes["n_connections"]["E:E"] / 40 == pytest.approx(20.0 * 39 / 40, rel=0.15)
+    n_steps = round(TINY_GROUNDTRUTH["tstop_ms"] / 0.125)
+    assert three_runs["a_LFP"].shape == (13, n_steps)
+    assert three_runs["a_CDM"].shape == (3, n_steps)
+
+
+# ---------------------------------------------------------------- workflow
+
+PROJECT_ITEMS = (
+    "Snakefile",
+    "workflow",
+    "config",
+    "mod",
+    "morphologies",
+    "profiles",
+    "nestml",
+    "environment.yml",
+)
+
+
+@pytest.mark.slow
+def test_snakemake_groundtruth_target_on_tiny_config(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for item in PROJECT_ITEMS:
+        source = REPO / item
+        if source.is_dir():
+            shutil.copytree(source, project / item, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, project / item)
+    config = yaml.safe_load((project / "config" / "tiny.yaml").read_text())
+    config["groundtruth"] = {
+        "scale": 0.1,
+        "tstop_ms": 150.0,
+        "transient_ms": 50.0,
+        "overlay_window_ms": [50.0, 150.0],
+    }
+    (project / "gt.yaml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "groundtruth",
+            "--cores",
+            "2",
+            "--configfile",
+            "gt.yaml",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, SOURCE_DATE_EPOCH="1700000000"),
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    out = project / "results" / "tiny" / "groundtruth"
+    for name in (
+        "spikes.h5",
+        "signals.h5",
+        "predicted.h5",
+        "comparison.json",
+        "figures/overlay.png",
+        "figures/r2_depth.png",
+        *[f"kernels/{a}_{b}.h5" for a in "EI" for b in "EI"],
+    ):
+        assert (out / name).is_file(), name
+    n_steps = round(150.0 / config["simulation"]["dt_ms"])
+    units = {"t_ms": "ms", "LFP": "mV", "CDM": "nA*um", "EEG": "uV", "z_um": "um"}
+    for name in ("signals.h5", "predicted.h5"):
+        with h5py.File(out / name) as h5:
+            for dataset, unit in units.items():
+                assert h5[dataset].attrs["units"] == unit, (name, dataset)
+            assert h5["LFP"].shape == (13, n_steps)
+            assert h5["CDM"].shape == (3, n_steps)
+            assert h5["EEG"].shape[0] == 7
+            for attr in (
+                "config_sha256",
+                "seed",
+                "version_neuron",
+                "scale",
+                "population_sizes",
+                "connection_probability",
+                "n_threads",
+                "mpi_ranks",
+            ):
+                assert attr in h5.attrs, (name, attr)
+            assert json.loads(h5.attrs["population_sizes"]) == {"E": 40, "I": 10}
+    with h5py.File(out / "signals.h5") as h5:
+        assert set(h5["contributions"]) == {"E", "I"}
+    with h5py.File(out / "predicted.h5") as h5:
+        assert set(h5["contributions"]) == {"E_E", "E_I", "I_E", "I_I"}
+    with h5py.File(out / "spikes.h5") as h5:
+        assert h5["E/times"].attrs["units"] == "ms"
+    comparison = json.loads((out / "comparison.json").read_text())
+    for signal, channels in (("LFP", 13), ("CDM_z", 1), ("EEG", 7)):
+        for part in (comparison[signal], comparison[signal]["filtered"]):
+            assert len(part["r2"]) == channels and len(part["std_ratio"]) == channels
+            assert 0 <= part["median_r2"] <= 1
+            assert part["q10_r2"] <= part["median_r2"] <= part["q90_r2"]
+    assert set(comparison["populations"]) == {"E", "I"}
+    assert set(comparison["meets_targets"]) == {"median_r2_LFP", "median_r2_CDM_z", "std_ratio"}
+    # the prediction follows the ground truth, if not (at this size) to the targets
+    assert comparison["CDM_z"]["filtered"]["median_r2"] > 0.3
+    for rule in (
+        "groundtruth_simulate",
+        "groundtruth_kernel_E_I",
+        "groundtruth_predict",
+        "groundtruth_compare",
+        "groundtruth_figures",
+    ):
+        assert (project / "benchmarks" / "tiny" / f"{rule}.tsv").is_file(), rule
+
+
+# ---------------------------------------------------------------- worker
+
+
+def _runs_worker(mechanisms_dir: str, out: str) -> None:
+    arrays = {}
+    for prefix, seed in (("a", 1), ("b", 1), ("c", 2)):
+        result = groundtruth.simulate_groundtruth(
+            _tiny_config(seed=seed),
+            mechanisms_dir=Path(mechanisms_dir),
+            morphology_dir=REPO / "morphologies",
+            record_imem_cells=3 if prefix == "a" else 0,
+        )
+        arrays[f"{prefix}_LFP"] = result["LFP"]
+        arrays[f"{prefix}_CDM"] = result["CDM"]
+        arrays[f"{prefix}_max_relative_current_sum"] = np.array(result["max_relative_current_sum"])
+        for name, data in result["spikes"].items():
+            arrays[f"{prefix}_{name}_times"] = data["times"]
+            arrays[f"{prefix}_{name}_senders"] = data["senders"]
+        if prefix == "a":
+            for index, imem in enumerate(result["imem"]):
+                arrays[f"imem{index}"] = imem
+            net = {
+                k: result["network"][k]
+                for k in (
+                    "sizes",
+                    "connection_probability",
+                    "n_connections",
+                    "n_threads",
+                    "mpi_ranks",
+                )
+            }
+            arrays["a_network"] = np.array(json.dumps(net))
+    np.savez(out, **arrays)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "runs":
+        _runs_worker(*sys.argv[2:])

@@ -1,0 +1,49 @@
+"""Rule groundtruth_kernel: kernel of one pathway for the downscaled MC network.
+
+Sizes and connection probabilities are those of the ground-truth network; with
+groundtruth.g_eff_rates = measured, g_eff uses the MC network's mean rates.
+"""
+
+import json
+from pathlib import Path
+
+from lfpflow.groundtruth import (
+    check_groundtruth_config,
+    groundtruth_kernel_config,
+    mean_rates_Hz,
+    read_spikes_file,
+)
+from lfpflow.kernels import compute_kernel, write_kernel
+from lfpflow.logs import log_to
+
+post, pre = snakemake.wildcards.post, snakemake.wildcards.pre
+log = log_to(snakemake.log[0], f"groundtruth_kernel_{post}_{pre}")
+config = snakemake.params.config
+check_groundtruth_config(config)
+gt = config["groundtruth"]
+rates = None
+if gt["g_eff_rates"] == "measured":
+    spikes, attrs = read_spikes_file(snakemake.input.spikes)
+    rates = mean_rates_Hz(
+        {name: {"times": times} for name, times in spikes.items()},
+        json.loads(attrs["population_sizes"]),
+        t_start_ms=gt["transient_ms"],
+        t_stop_ms=gt["tstop_ms"],
+    )
+kernel_config = groundtruth_kernel_config(config["kernels"], gt["scale"], rates)
+log.info("g_eff rates (Hz): %s", kernel_config["presynaptic_rates_Hz"])
+kernel = compute_kernel(
+    kernel_config,
+    post=post,
+    pre=pre,
+    dt_ms=config["simulation"]["dt_ms"],
+    mechanisms_dir=Path(snakemake.input.mechanisms),
+    morphology_dir=Path(snakemake.input.morphologies[0]).parent,
+)
+write_kernel(
+    snakemake.output[0],
+    kernel,
+    config=dict(config, kernels=kernel_config),
+    post=post,
+    pre=pre,
+)

@@ -1,0 +1,62 @@
+"""Rule groundtruth_simulate: the downscaled MC network (NEURON/LFPy).
+
+Writes groundtruth/spikes.h5 and groundtruth/signals.h5 (LFP, CDM, EEG, MEG of
+the MC network, per postsynaptic population under contributions/<post>).
+"""
+
+from pathlib import Path
+
+from lfpflow.groundtruth import (
+    check_groundtruth_config,
+    head_signals,
+    network_attrs,
+    simulate_groundtruth,
+    write_signals_file,
+    write_spikes_file,
+)
+from lfpflow.logs import log_to
+
+log = log_to(snakemake.log[0], "groundtruth_simulate")
+config = snakemake.params.config
+check_groundtruth_config(config)
+result = simulate_groundtruth(
+    config,
+    mechanisms_dir=Path(snakemake.input.mechanisms),
+    morphology_dir=Path(snakemake.input.morphologies[0]).parent,
+)
+net = result["network"]
+attrs = network_attrs(net)
+attrs.update(
+    {f"timing_{k}_s": v for k, v in result["timings_s"].items()},
+    max_relative_current_sum=result["max_relative_current_sum"],
+)
+cells = sum(net["sizes"].values())
+log.info(
+    "MC network %s (%d cells, %d segments), %s threads: %s; relative current sum <= %.2e",
+    net["sizes"],
+    cells,
+    net["n_segments"],
+    net["n_threads"],
+    {k: round(v, 2) for k, v in result["timings_s"].items()},
+    result["max_relative_current_sum"],
+)
+log.info(
+    "cost: %.3f core-s per cell per simulated s (simulate only, %d threads)",
+    result["timings_s"]["simulate"] * net["n_threads"] / cells / (net["tstop_ms"] / 1000),
+    net["n_threads"],
+)
+write_spikes_file(snakemake.output.spikes, result["spikes"], config=config, attrs=attrs)
+signals = {"t_ms": result["t_ms"], "LFP": result["LFP"], "CDM": result["CDM"]}
+signals.update(head_signals(result["CDM"], config["forward"]))
+signals["contributions"] = {}
+for name, part in result["contributions"].items():
+    head = head_signals(part["CDM"], config["forward"])
+    signals["contributions"][name] = {
+        **part,
+        **{k: v for k, v in head.items() if k in ("EEG", "MEG")},
+    }
+write_signals_file(
+    snakemake.output.signals, signals, config=config, z_um=result["z_um"], attrs=attrs
+)
+for name, data in result["spikes"].items():
+    log.info("population %s: %d spikes", name, data["times"].size)
