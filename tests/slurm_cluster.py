@@ -79,15 +79,13 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _node_hardware() -> str:
-    """CPUs, sockets, cores, threads and RealMemory of this machine, as slurmd sees them."""
+def node_hardware() -> dict[str, str]:
+    """CPUs, sockets, cores, threads and RealMemory (MB) of this machine, as slurmd sees them."""
     line = subprocess.run(
         ["slurmd", "-C"], capture_output=True, text=True, timeout=30, check=True
     ).stdout.splitlines()[0]
     keys = ("CPUs", "Boards", "SocketsPerBoard", "CoresPerSocket", "ThreadsPerCore", "RealMemory")
-    return " ".join(
-        f"{key}={value}" for key, value in re.findall(r"(\w+)=(\S+)", line) if key in keys
-    )
+    return {key: value for key, value in re.findall(r"(\w+)=(\S+)", line) if key in keys}
 
 
 class LocalSlurm:
@@ -110,6 +108,9 @@ class LocalSlurm:
             "slurmd": self.root / "slurmd.log",
         }
         self.bring_up_seconds: float | None = None
+        self.hardware = node_hardware()
+        #: memory (MB) the node offers to jobs: sbatch refuses a larger --mem
+        self.memory_mb = int(self.hardware["RealMemory"])
         self._linked = False
 
     @property
@@ -125,6 +126,7 @@ class LocalSlurm:
         key = munge_dir / "munge.key"
         key.write_bytes(os.urandom(1024))
         key.chmod(0o600)
+        hardware = " ".join(f"{key}={value}" for key, value in self.hardware.items())
         self.conf.write_text(
             "\n".join(
                 [
@@ -158,7 +160,7 @@ class LocalSlurm:
                     f"SlurmdLogFile={self.logs['slurmd']}",
                     "SlurmctldDebug=info",
                     "SlurmdDebug=info",
-                    f"NodeName={self.node} NodeAddr=127.0.0.1 {_node_hardware()} State=UNKNOWN",
+                    f"NodeName={self.node} NodeAddr=127.0.0.1 {hardware} State=UNKNOWN",
                     f"PartitionName={self.partition} Nodes={self.node} Default=YES "
                     "MaxTime=INFINITE State=UP",
                     "",

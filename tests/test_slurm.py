@@ -11,6 +11,8 @@ whatever happened (also on SIGTERM).
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 import signal
 import subprocess
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import slurm_cluster
-from test_workflow import ENV, SNAKEMAKE, make_project, scheduled_jobs
+from test_workflow import ENV, REPO, SNAKEMAKE, make_project, scheduled_jobs
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +41,9 @@ TEST_OVERRIDES = (
     "--slurm-keep-successful-logs",
 )
 TINY = ("--configfile", "config/tiny.yaml")
+#: the largest --mem the tests ask for (the retry test's second attempt; the
+#: network job asks for 3200 MB): sbatch refuses jobs larger than the node
+NEEDED_MEMORY_MB = 4000
 
 
 def _interrupt(signum, frame):
@@ -51,9 +56,11 @@ def cluster(tmp_path_factory):
     reason = slurm_cluster.unavailable_reason()
     if reason:
         pytest.skip(f"no local SLURM cluster: {reason}")
+    local = slurm_cluster.LocalSlurm(tmp_path_factory.mktemp("slurm"))
+    if local.memory_mb < NEEDED_MEMORY_MB:
+        pytest.skip(f"the node has {local.memory_mb} MB, the tests ask for {NEEDED_MEMORY_MB}")
     # pytest runs no teardown on SIGTERM (CI time limits): turn it into an exception
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    local = slurm_cluster.LocalSlurm(tmp_path_factory.mktemp("slurm"))
     try:
         local.start()
         print(f"\nlocal SLURM up in {local.bring_up_seconds:.2f} s")
@@ -66,11 +73,25 @@ def cluster(tmp_path_factory):
 def _run(
     command, cwd: Path, env: dict, timeout: float
 ) -> tuple[subprocess.CompletedProcess, float]:
+    """Run ``command`` in its own process group, killed as a whole on timeout or interrupt."""
     started = time.perf_counter()
-    result = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
-    return result, time.perf_counter() - started
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)  # Snakemake and everything it started
+        process.communicate()
+        raise
+    elapsed = time.perf_counter() - started
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), elapsed
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +222,62 @@ def test_jobs_got_the_profile_resources(cluster, runs):
         "network": {("2", "3200M", "30:00")},  # simulation.n_vp = 2 threads
         "kernel": {("1", "500M", "10:00")},
     }
+
+
+RETRY_SNAKEFILE = """
+rule all:
+    input: "done.txt"
+
+# no entry in profiles/slurm: default-resources, mem_mb = 2000 * attempt
+rule a_rule_the_profile_does_not_know:
+    output: "done.txt"
+    shell:
+        "echo {resources.mem_mb} {resources.runtime} > {output}.try"
+        " && test {resources.mem_mb} -ge 4000 && mv {output}.try {output}"
+"""
+
+
+def test_a_failed_job_is_resubmitted_with_more_memory_and_time(cluster, tmp_path):
+    """profiles/slurm's retries: attempt 2 asks sbatch for twice the memory and time."""
+    (tmp_path / "Snakefile").write_text(RETRY_SNAKEFILE)
+    command = [
+        "timeout", "-k", "10", "300",
+        *SNAKEMAKE, "--workflow-profile", str(REPO / "profiles" / "slurm"), *TEST_OVERRIDES,
+    ]  # fmt: skip
+    result, _ = _run(command, tmp_path, cluster.env, timeout=360)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-5000:]
+    submitted = re.findall(r"submitted with SLURM jobid (\d+)", log)
+    controller = _controller_jobs(cluster)
+    granted = [
+        (controller[i]["state"], controller[i]["mem"], controller[i]["time"]) for i in submitted
+    ]
+    assert granted == [("FAILED", "2000M", "1:00:00"), ("COMPLETED", "4000M", "2:00:00")]
+    assert (tmp_path / "done.txt").read_text().split() == ["4000", "120"]
+
+
+def test_profile_resources_without_a_cluster(tmp_path):
+    """Dry run: per-rule and default resources, partition and account from the environment."""
+    if importlib.util.find_spec(slurm_cluster.PLUGIN) is None:
+        pytest.skip("snakemake-executor-plugin-slurm is not installed: pip install -e '.[slurm]'")
+    project = make_project(tmp_path / "project")
+    env = dict(ENV, LFPFLOW_SLURM_ACCOUNT="proj_123", LFPFLOW_SLURM_PARTITION="compute")
+    command = [*SNAKEMAKE, "-n", "--workflow-profile", "profiles/slurm", *TINY]
+    result, _ = _run(command, project, env, timeout=300)
+    assert result.returncode == 0, result.stderr[-5000:]
+    resources = {}
+    rule = None
+    for line in (result.stdout + result.stderr).splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("resources:") and rule:
+            items = (item.split("=", 1) for item in line.split(":", 1)[1].split(", "))
+            resources[rule] = {key.strip(): value for key, value in items}
+    assert {"network", "kernel", "forward"} <= set(resources), resources
+    for values in resources.values():
+        assert values["slurm_account"] == "proj_123" and values["slurm_partition"] == "compute"
+    assert resources["network"]["mem_mb"] == "3200" and resources["network"]["runtime"] == "30"
+    assert resources["kernel"]["mem_mb"] == "500" and resources["kernel"]["runtime"] == "10"
 
 
 if __name__ == "__main__":
