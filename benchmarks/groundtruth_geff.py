@@ -1,0 +1,98 @@
+"""Kernel prediction of an existing ground-truth run with other kernel settings.
+
+Recomputes the ground-truth kernels (g_eff on / off, configured vs measured
+rates) for the spikes of a finished ``snakemake groundtruth`` run, predicts with
+lfpflow.forward and compares with the MC signals (lfpflow.comparison); prints a
+table and the kernel-route cost. Used for docs/groundtruth.md.
+
+Usage (from a project folder with a finished run):
+
+    python3 benchmarks/groundtruth_geff.py results/default/groundtruth [config.yaml]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lfpflow import io
+from lfpflow.comparison import compare_all
+from lfpflow.config import load_yaml, resolve_config
+from lfpflow.forward import compute_signals
+from lfpflow.groundtruth import groundtruth_kernel_config, mean_rates_Hz, read_spikes_file
+from lfpflow.kernels import compute_kernel
+from lfpflow.rates import population_rates
+
+
+def main(run_dir: Path, config_file: Path) -> None:
+    config = resolve_config(load_yaml(config_file))
+    gt = config["groundtruth"]
+    dt = config["simulation"]["dt_ms"]
+    spikes, attrs = read_spikes_file(run_dir / "spikes.h5")
+    sizes = json.loads(attrs["population_sizes"])
+    measured = mean_rates_Hz(
+        {k: {"times": v} for k, v in spikes.items()},
+        sizes,
+        t_start_ms=gt["transient_ms"],
+        t_stop_ms=gt["tstop_ms"],
+    )
+    truth = io.read_h5(run_dir / "signals.h5")
+    t_ms, counts = population_rates(spikes, tstop_ms=gt["tstop_ms"], dt_ms=dt)
+    print(f"sizes {sizes}, measured rates {measured}")
+    rows = []
+    for label, g_eff, rates in (
+        ("g_eff on, measured rates", True, measured),
+        ("g_eff on, config rates", True, None),
+        ("g_eff off", False, None),
+    ):
+        kcfg = groundtruth_kernel_config(config["kernels"], gt["scale"], rates, g_eff=g_eff)
+        started = time.perf_counter()
+        kernels = {
+            (post, pre): compute_kernel(
+                kcfg,
+                post=post,
+                pre=pre,
+                dt_ms=dt,
+                mechanisms_dir=Path("build/mechanisms"),
+                morphology_dir=Path("morphologies"),
+            )
+            for post in sorted(sizes)
+            for pre in sorted(sizes)
+        }
+        kernel_s = time.perf_counter() - started
+        started = time.perf_counter()
+        predicted = compute_signals(
+            t_ms, counts, kernels, config["forward"]["head_model"], config["forward"]["meg"]
+        )
+        forward_s = time.perf_counter() - started
+        n = min(truth["LFP"].shape[1], predicted["LFP"].shape[1])
+        result = compare_all(
+            {k: np.asarray(truth[k])[..., :n] for k in ("LFP", "CDM", "EEG")},
+            {k: np.asarray(predicted[k])[..., :n] for k in ("LFP", "CDM", "EEG")},
+            dt_ms=dt,
+            transient_ms=gt["transient_ms"],
+            cutoff_Hz=gt["filter"]["cutoff_Hz"],
+            order=gt["filter"]["order"],
+        )
+        rows.append((label, result, kernel_s, forward_s))
+    print(
+        "| kernels | LFP median R² (10-90 %) | LFP filt. | LFP std ratio | CDM_z R² | "
+        "CDM_z filt. | CDM_z std ratio | kernels s | forward s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for label, r, kernel_s, forward_s in rows:
+        lfp, cdm = r["LFP"], r["CDM_z"]
+        print(
+            f"| {label} | {lfp['median_r2']:.3f} ({lfp['q10_r2']:.2f}-{lfp['q90_r2']:.2f}) | "
+            f"{lfp['filtered']['median_r2']:.3f} | {lfp['median_std_ratio']:.2f} | "
+            f"{cdm['r2'][0]:.3f} | {cdm['filtered']['r2'][0]:.3f} | "
+            f"{cdm['std_ratio'][0]:.2f} | {kernel_s:.1f} | {forward_s:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2] if len(sys.argv) > 2 else "config/config.yaml"))
