@@ -220,12 +220,20 @@ def load_mechanisms(mechanisms_dir: Path) -> None:
     _LOADED_MECHANISMS_DIR = resolved
 
 
-def _define_cell_template() -> None:
-    """Define the NEURON template morphologies are loaded into (once per process)."""
+def define_cell_template() -> None:
+    """Define the NEURON template morphologies are loaded into (once per process).
+
+    Used by the kernels and by the ground-truth network (lfpflow.groundtruth),
+    so both routes build their cells from the same template.
+    """
     import neuron
 
     if not hasattr(neuron.h, CELL_TEMPLATE_NAME):
         neuron.h(_CELL_TEMPLATE_HOC)
+
+
+# kept for code written against the earlier private name
+_define_cell_template = define_cell_template
 
 
 # --------------------------------------------------------------------------
@@ -484,7 +492,7 @@ def kernel_approx_arguments(
     vrest = _number_at(cell, "Vrest_mV", "kernels.cell.Vrest_mV")
     cell_parameters = {
         "morphology": str(morphology),
-        "templatefile": None,  # the template is defined in-process (_define_cell_template)
+        "templatefile": None,  # the template is defined in-process (define_cell_template)
         "templatename": CELL_TEMPLATE_NAME,
         "templateargs": None,
         "v_init": vrest,
@@ -789,7 +797,7 @@ def compute_kernel(
     import lfpykernels
 
     load_mechanisms(Path(mechanisms_dir))
-    _define_cell_template()
+    define_cell_template()
 
     probes: list[Any] = [
         lfpykernels.GaussCylinderPotential(
