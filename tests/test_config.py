@@ -178,3 +178,21 @@ def test_stage_config_does_not_depend_on_key_order(default_config):
     }
     for stage in ("network", "kernels", "forward", "analysis"):
         assert repr(stage_config(reordered, stage)) == repr(stage_config(default_config, stage))
+
+
+def test_text_from_the_command_line_is_read_as_the_schema_wants(tiny_config):
+    # snakemake --config 'simulation={tstop_ms: 400}' hands nested values over as text
+    from lfpflow.config import resolve_config
+
+    tiny_config["simulation"]["tstop_ms"] = "400"
+    tiny_config["kernels"]["g_eff"] = "false"
+    tiny_config["forward"]["head_model"]["electrode_polar_angles_deg"] = ["0", "45.5"]
+    resolved = resolve_config(tiny_config)
+    assert resolved["simulation"]["tstop_ms"] == 400
+    assert resolved["kernels"]["g_eff"] is False
+    assert resolved["forward"]["head_model"]["electrode_polar_angles_deg"] == [0, 45.5]
+    # text stays text where the schema wants text; text that is not a number is refused
+    assert resolved["run_name"] == "tiny"
+    tiny_config["simulation"]["tstop_ms"] = "four hundred"
+    with pytest.raises(ConfigError, match="simulation.tstop_ms"):
+        resolve_config(tiny_config)

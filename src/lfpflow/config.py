@@ -113,6 +113,50 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key '{key}': {error.message}"
 
 
+def _schema_at(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``schema`` with a local ``$ref`` (``#/definitions/...``) followed."""
+    while isinstance(schema, Mapping) and "$ref" in schema:
+        node: Any = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def coerce_text_values(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
+    """``value`` with text read as YAML wherever the schema wants no text.
+
+    ``snakemake --config 'groundtruth={scale: 0.1}'`` hands nested values over
+    as text ('0.1'); read as YAML they are what the user wrote. Text where the
+    schema allows text, and text that does not parse, stay as they are (the
+    validator then names the key).
+    """
+    schema = _schema_at(schema, root)
+    if not isinstance(schema, Mapping):
+        return value
+    if isinstance(value, str):
+        types = schema.get("type")
+        types = [types] if isinstance(types, str) else list(types or [])
+        if types and "string" not in types:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return value
+            return value if isinstance(parsed, str) else parsed
+        return value
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key in list(value):
+            sub = properties.get(key, extra if isinstance(extra, Mapping) else None)
+            if sub is not None:
+                value[key] = coerce_text_values(value[key], sub, root)
+        return value
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return [coerce_text_values(item, schema["items"], root) for item in value]
+    return value
+
+
 def validate_schema(config: dict[str, Any], schema: Mapping[str, Any] | None = None) -> None:
     """Validate ``config`` in place against the schema, filling defaults.
 
@@ -445,7 +489,9 @@ def resolve_config(
         allowed values.
     """
     resolved = copy.deepcopy(dict(config))
-    validate_schema(resolved, load_schema(schema_dir))
+    schema = load_schema(schema_dir)
+    resolved = coerce_text_values(resolved, schema, schema)
+    validate_schema(resolved, schema)
     problems = list(_consistency_problems(resolved))
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))

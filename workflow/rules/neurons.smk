@@ -65,6 +65,11 @@ rule neuron_characterisation:
         "../scripts/neuron_characterisation.py"
 
 
+# only an echo: on a cluster it runs where Snakemake runs, not as a job of its own
+localrules:
+    neurons,
+
+
 rule neurons:
     input:
         expand("results/neurons/{model}.h5", model=NEURON_MODELS),
