@@ -1,9 +1,11 @@
 """Kernel prediction of an existing ground-truth run with other kernel settings.
 
 Recomputes the ground-truth kernels (g_eff on / off, configured vs measured
-rates) for the spikes of a finished ``snakemake groundtruth`` run, predicts with
-lfpflow.forward and compares with the MC signals (lfpflow.comparison); prints a
-table and the kernel-route cost. Used for docs/groundtruth.md.
+rates, synapses linearised at kernels.cell.Vrest_mV or at the MC network's
+measured potentials, groundtruth.kernel_vrest) for the spikes of a finished
+``snakemake groundtruth`` run, predicts with lfpflow.forward and compares with
+the MC signals (lfpflow.comparison); prints a table and the kernel-route cost.
+Used for docs/groundtruth.md.
 
 Usage (from a project folder with a finished run):
 
@@ -44,16 +46,30 @@ def main(run_dir: Path, config_file: Path) -> None:
     t_ms, counts = population_rates(spikes, tstop_ms=gt["tstop_ms"], dt_ms=dt)
     print(f"sizes {sizes}, measured rates {measured}")
     rows = []
-    for label, g_eff, rates in (
-        ("g_eff on, measured rates", True, measured),
-        ("g_eff on, config rates", True, None),
-        ("g_eff off", False, None),
-    ):
-        kcfg = groundtruth_kernel_config(config["kernels"], gt["scale"], rates, g_eff=g_eff)
+    potentials = (
+        json.loads(attrs["linearisation_potential_mV"])
+        if "linearisation_potential_mV" in attrs
+        else None
+    )
+    v0 = f"Vrest {config['kernels']['cell']['Vrest_mV']:g}"
+    variants = [
+        (f"g_eff on, measured rates, {v0}", True, measured, False),
+        (f"g_eff on, config rates, {v0}", True, None, False),
+        (f"g_eff off, {v0}", False, None, False),
+    ]
+    if potentials is not None:
+        variants.insert(0, ("g_eff on, measured rates, Vrest measured", True, measured, True))
+    for label, g_eff, rates, measured_vrest in variants:
         started = time.perf_counter()
         kernels = {
             (post, pre): compute_kernel(
-                kcfg,
+                groundtruth_kernel_config(
+                    config["kernels"],
+                    gt["scale"],
+                    rates,
+                    g_eff=g_eff,
+                    vrest_mV=potentials[f"{post}:{pre}"] if measured_vrest else None,
+                ),
                 post=post,
                 pre=pre,
                 dt_ms=dt,

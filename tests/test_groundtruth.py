@@ -140,6 +140,38 @@ def test_segment_probabilities_follow_area_and_depth_density() -> None:
     assert p[1:3] == pytest.approx([1 / 3, 2 / 3]) and p[3] < 1e-12
 
 
+def test_synapse_weighted_potential_weights_like_the_kernel(tiny_config: dict) -> None:
+    kcfg = copy.deepcopy(tiny_config["kernels"])
+    kcfg["population_geometry"]["soma_z_sd_um"] = 75.0
+    kcfg["synapse_positions"]["E:I"] = {
+        "sections": ["apic"],
+        "z_mean_um": [500.0],
+        "z_sd_um": [100.0],
+        "weights": [1.0],
+    }
+    z = np.array([0.0, 400.0, 500.0, 600.0, -100.0])
+    mean_v = {
+        "E": {
+            "v_mV": np.array([-70.0, -61.0, -60.0, -59.0, -80.0]),
+            "z_rel_um": z,
+            "area_um2": np.array([100.0, 50.0, 50.0, 50.0, 50.0]),
+            "section": np.array(["soma", "apic", "apic", "apic", "dend"]),
+        }
+    }
+    # only apic segments count; symmetric about 500 um with equal areas -> -60 mV
+    assert groundtruth.synapse_weighted_potential(kcfg, mean_v, "E", "I") == pytest.approx(-60.0)
+    mean_v["E"]["v_mV"] = np.full(5, -63.5)
+    potentials = groundtruth.linearisation_potentials(kcfg, mean_v | {"I": mean_v["E"]})
+    assert set(potentials) == set(kcfg["connection_probability"])
+    assert all(v == pytest.approx(-63.5) for v in potentials.values())
+
+
+def test_groundtruth_kernel_config_sets_the_linearisation_potential(tiny_config: dict) -> None:
+    scaled = groundtruth.groundtruth_kernel_config(tiny_config["kernels"], 0.5, vrest_mV=-68.25)
+    assert scaled["cell"]["Vrest_mV"] == -68.25
+    assert tiny_config["kernels"]["cell"]["Vrest_mV"] == -65.0
+
+
 def test_importing_groundtruth_loads_no_simulator() -> None:
     code = (
         "import sys, lfpflow.groundtruth, lfpflow.comparison, lfpflow.groundtruth_figures; "
@@ -185,6 +217,42 @@ def test_network_description_is_the_configured_one(three_runs: dict) -> None:
     n_steps = round(TINY_GROUNDTRUTH["tstop_ms"] / 0.125)
     assert three_runs["a_LFP"].shape == (13, n_steps)
     assert three_runs["a_CDM"].shape == (3, n_steps)
+
+
+@pytest.mark.slow
+def test_linear_replay_is_reproduced_by_the_kernels(
+    mechanisms_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The MC network made exactly linear (passive membranes, current synapses,
+    # no external drive) replaying the spikes of the active network: the
+    # kernels of the same description must reproduce it. A mismatch between
+    # the two routes' descriptions (numbers, weights, positions, delays, time
+    # alignment) fails here; the nonlinearity of the real network cannot.
+    out = tmp_path_factory.mktemp("gt") / "replay.npz"
+    result = subprocess.run(
+        [sys.executable, __file__, "replay", str(mechanisms_dir), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    with np.load(out) as data:
+        runs = {key: data[key] for key in data.files}
+    assert runs["n_spikes_active"] > 0 and runs["n_spikes_replay"] == 0
+    assert runs["replayed_events"] > 0
+    for name in ("LFP", "CDM_z"):
+        r2, ratio = runs[f"{name}_r2"], runs[f"{name}_std_ratio"]
+        # (50 cells: the sampled connections and synapse positions of the MC
+        # network leave a few % of finite-size difference to the population kernel)
+        assert np.median(r2) > 0.93, (name, r2, ratio)
+        assert 0.9 < np.median(ratio) < 1.1, (name, r2, ratio)
+    # the active network's time-averaged potentials: between the inhibitory
+    # reversal potential (-80 mV) and the spike threshold
+    assert -80.0 < runs["v_soma_E"] < -10.0 and -80.0 < runs["v_apic_E"] < -10.0, (
+        runs["v_soma_E"],
+        runs["v_apic_E"],
+    )
 
 
 # ---------------------------------------------------------------- workflow
@@ -330,6 +398,65 @@ def _runs_worker(mechanisms_dir: str, out: str) -> None:
     np.savez(out, **arrays)
 
 
+def _replay_worker(mechanisms_dir: str, out: str) -> None:
+    from lfpflow.comparison import compare_all
+    from lfpflow.forward import compute_signals
+    from lfpflow.rates import population_rates
+
+    config = _tiny_config(seed=3, tstop_ms=200.0, transient_ms=40.0)
+    common = {"mechanisms_dir": Path(mechanisms_dir), "morphology_dir": REPO / "morphologies"}
+    active = groundtruth.simulate_groundtruth(config, record_mean_v=True, **common)
+    linear = copy.deepcopy(config)
+    linear["kernels"]["synapse_type"] = "current"
+    linear["kernels"]["g_eff"] = False
+    linear["kernels"]["external"]["n_ext"] = {"E": 0, "I": 0}
+    replay = groundtruth.simulate_groundtruth(
+        linear, active_soma=False, replay_spikes=active["spikes"], **common
+    )
+    kcfg = groundtruth.groundtruth_kernel_config(linear["kernels"], config["groundtruth"]["scale"])
+    pathway_kernels = {
+        (post, pre): kernels.compute_kernel(
+            kcfg, post=post, pre=pre, dt_ms=config["simulation"]["dt_ms"], **common
+        )
+        for post in "EI"
+        for pre in "EI"
+    }
+    times = {name: data["times"] for name, data in active["spikes"].items()}
+    t_ms, counts = population_rates(
+        times, tstop_ms=config["groundtruth"]["tstop_ms"], dt_ms=config["simulation"]["dt_ms"]
+    )
+    forward = config["forward"]
+    predicted = compute_signals(
+        t_ms, counts, pathway_kernels, forward["head_model"], forward["meg"]
+    )
+    truth = {"LFP": replay["LFP"], "CDM": replay["CDM"]}
+    truth["EEG"] = groundtruth.head_signals(replay["CDM"], forward)["EEG"]
+    result = compare_all(
+        truth,
+        {k: predicted[k][..., : truth["LFP"].shape[1]] for k in ("LFP", "CDM", "EEG")},
+        dt_ms=config["simulation"]["dt_ms"],
+        transient_ms=config["groundtruth"]["transient_ms"],
+        cutoff_Hz=100.0,
+    )
+    v_e = active["mean_v"]["E"]
+    apic = v_e["section"] == "apic"
+    np.savez(
+        out,
+        n_spikes_active=sum(d["times"].size for d in active["spikes"].values()),
+        n_spikes_replay=sum(d["times"].size for d in replay["spikes"].values()),
+        replayed_events=replay["timings_s"]["replayed_events"],
+        v_soma_E=v_e["soma_v_mV"].mean(),
+        v_apic_E=float(v_e["area_um2"][apic] @ v_e["v_mV"][apic] / v_e["area_um2"][apic].sum()),
+        **{
+            f"{name}_{stat}": np.asarray(result[name][stat])
+            for name in ("LFP", "CDM_z")
+            for stat in ("r2", "std_ratio")
+        },
+    )
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "runs":
         _runs_worker(*sys.argv[2:])
+    elif sys.argv[1] == "replay":
+        _replay_worker(*sys.argv[2:])

@@ -188,6 +188,7 @@ def groundtruth_kernel_config(
     rates_Hz: Mapping[str, float] | None = None,
     *,
     g_eff: bool | None = None,
+    vrest_mV: float | None = None,
 ) -> dict[str, Any]:
     """``kernels:`` section describing the downscaled network, for :func:`compute_kernel`.
 
@@ -203,6 +204,13 @@ def groundtruth_kernel_config(
         ``kernels.presynaptic_rates_Hz``.
     g_eff : bool, optional
         Override ``kernels.g_eff`` (None keeps it).
+    vrest_mV : float, optional
+        Potential (mV) the synapses are linearised around (``cell.Vrest_mV``,
+        e.g. :func:`synapse_weighted_potential` of the MC network); None keeps
+        ``kernels.cell.Vrest_mV``. The kernel cell is passive and linear, so
+        its resting level (``e_pas``, ``v_init``, set to the same value) does
+        not change the kernels; only the synaptic driving forces
+        ``e_rev - vrest_mV`` do.
 
     Returns
     -------
@@ -219,7 +227,59 @@ def groundtruth_kernel_config(
         result["presynaptic_rates_Hz"] = {k: float(v) for k, v in rates_Hz.items()}
     if g_eff is not None:
         result["g_eff"] = bool(g_eff)
+    if vrest_mV is not None:
+        result["cell"]["Vrest_mV"] = float(vrest_mV)
     return result
+
+
+def synapse_weighted_potential(
+    kernel_config: Mapping[str, Any], mean_v: Mapping[str, Mapping[str, Any]], post: str, pre: str
+) -> float:
+    """Mean potential (mV) of population ``post`` where the kernel puts ``pre``'s synapses.
+
+    The time- and population-averaged potential per segment of the MC
+    network (``simulate_groundtruth(record_mean_v=True)["mean_v"]``),
+    weighted over the segments like ``KernelApprox`` distributes the
+    pathway's synapses on its one cell: area times the depth density of
+    ``kernels.synapse_positions["post:pre"]`` (relative to the soma) with each
+    sd widened by the soma-depth sd, on the allowed sections only. This is the
+    linearisation point of that pathway's kernel with
+    ``groundtruth.kernel_vrest: measured``.
+
+    Parameters
+    ----------
+    kernel_config : Mapping
+        ``kernels:`` section.
+    mean_v : Mapping
+        Population -> ``v_mV`` (segments, mV), ``z_rel_um`` (segment depth
+        relative to the soma, um), ``area_um2``, ``section`` (names).
+    post, pre : str
+        Pathway.
+
+    Returns
+    -------
+    float
+        Potential (mV).
+    """
+    position = kernel_config["synapse_positions"][f"{post}:{pre}"]
+    sd_z = float(kernel_config["population_geometry"]["soma_z_sd_um"])
+    widened = dict(position, z_sd_um=[float(np.hypot(s, sd_z)) for s in position["z_sd_um"]])
+    part = mean_v[post]
+    allowed = np.isin(np.asarray(part["section"]), list(position["sections"]))
+    p = segment_probabilities(
+        np.asarray(part["area_um2"], float), np.asarray(part["z_rel_um"], float), allowed, widened
+    )
+    return float(p @ np.asarray(part["v_mV"], float))
+
+
+def linearisation_potentials(
+    kernel_config: Mapping[str, Any], mean_v: Mapping[str, Mapping[str, Any]]
+) -> dict[str, float]:
+    """``"post:pre"`` -> :func:`synapse_weighted_potential` (mV) for every pathway."""
+    return {
+        key: synapse_weighted_potential(kernel_config, mean_v, *key.split(":"))
+        for key in kernel_config["connection_probability"]
+    }
 
 
 def derived_seed(seed: int, *stream: int) -> np.random.SeedSequence:
@@ -301,10 +361,10 @@ def poisson_times(
 
 
 def _load_neuron(mechanisms_dir: Path) -> Any:
-    from lfpflow.kernels import _define_cell_template, load_mechanisms
+    from lfpflow.kernels import define_cell_template, load_mechanisms
 
     load_mechanisms(Path(mechanisms_dir))
-    _define_cell_template()
+    define_cell_template()
     import neuron
 
     return neuron
@@ -350,6 +410,10 @@ def simulate_groundtruth(
     morphology_dir: Path,
     record_imem_cells: int = 0,
     record_somav_cells: int = 0,
+    record_mean_v: bool = False,
+    active_soma: bool = True,
+    replay_spikes: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+    record_synapse_cells: int = 0,
 ) -> dict[str, Any]:
     """Build and simulate the downscaled MC network; record spikes, LFP and CDM.
 
@@ -367,6 +431,26 @@ def simulate_groundtruth(
     record_somav_cells : int
         Also return the somatic potential (mV, cells x time) of the first
         this many cells of each population (``somav``).
+    record_mean_v : bool
+        Also return the membrane potential averaged over time (after
+        ``groundtruth.transient_ms``) and over the cells of each population,
+        per segment (``mean_v``; diagnostics of the linearisation point).
+    active_soma : bool
+        Insert ``hh`` in the somata (False: every membrane passive; the cells
+        then emit no spikes of their own).
+    replay_spikes : Mapping, optional
+        Population -> ``times`` (ms), ``senders`` (gid), e.g. the spikes of an
+        earlier run of the same configuration and seed (same cells,
+        connectivity and delays). The cells' own spikes are then not
+        propagated (threshold out of reach); instead every recurrent
+        connection delivers the recorded spikes of its presynaptic gid after
+        its delay. With ``active_soma=False`` this is a linear-membrane ground
+        truth with the spikes of the active network.
+    record_synapse_cells : int
+        Also return, per pathway, the summed current ``i_nA`` (nA, NEURON's
+        sign: outward positive) and conductance ``g_uS`` (uS) over time of
+        all recurrent synapse objects on the first this many cells of each
+        population (``synapse_currents``; conductance synapses only).
 
     Returns
     -------
@@ -378,7 +462,11 @@ def simulate_groundtruth(
         and synapses, n_threads, MPI ranks, soma positions), ``timings_s``
         (build, connect, simulate), ``max_relative_current_sum`` (largest
         |sum of a cell's membrane currents| / sum of their magnitudes over all
-        cells and steps) and, if asked, ``imem`` (list of arrays).
+        cells and steps) and, if asked, ``imem`` (list of arrays), ``somav``
+        and ``mean_v`` (population -> ``v_mV`` (segments, mV), ``v_sd_mV``
+        (sd over time of the population-mean potential per segment, mV),
+        ``soma_v_mV`` (per cell, mV), ``z_rel_um`` (segment midpoint depth
+        relative to the soma, um), ``area_um2``, ``section`` (names)).
     """
     check_groundtruth_config(config)
     gt = config["groundtruth"]
@@ -442,14 +530,15 @@ def simulate_groundtruth(
     # active soma
     for name in names:
         for cell in cells[name]:
-            for sec in cell.somalist:
+            for sec in cell.somalist if active_soma else ():
                 sec.insert("hh")
                 sec.gnabar_hh = float(soma_cfg["gnabar_S_per_cm2"])
                 sec.gkbar_hh = float(soma_cfg["gkbar_S_per_cm2"])
                 sec.gl_hh = float(soma_cfg["gl_S_per_cm2"])
                 sec.el_hh = float(soma_cfg["el_mV"])
             for nc in cell._hoc_sd_netconlist:
-                nc.threshold = float(soma_cfg["spike_threshold_mV"])
+                # replay: the cells' own spikes must not reach the network
+                nc.threshold = 1e9 if replay_spikes else float(soma_cfg["spike_threshold_mV"])
                 nc.delay = 1.0  # no target; a 0 delay would break NEURON threads' mindelay
     timings["build"] = time.perf_counter() - started
 
@@ -457,6 +546,8 @@ def simulate_groundtruth(
     started = time.perf_counter()
     conductance = kcfg["synapse_type"] == "conductance"
     keep: list[Any] = []  # every hoc object that must outlive this function's loops
+    recurrent: list[tuple[Any, int, float]] = []  # (NetCon, source gid, delay ms) for replay
+    sampled_synapses: dict[str, list[Any]] = {}  # pathway -> synapse objects (record_synapse_cells)
     counts = {"connections": {}, "synapses": {}, "synapse_objects": {}}
     segment_info = {}
     for name in names:
@@ -516,6 +607,10 @@ def simulate_groundtruth(
                     nc.weight[0] = weight
                     nc.delay = float(delay)
                     keep.append(nc)
+                    if replay_spikes is not None:
+                        recurrent.append((nc, int(source), float(delay)))
+                if conductance and j < record_synapse_cells:
+                    sampled_synapses.setdefault(key, []).extend(synapses.values())
                 n_conn += partners.size
                 n_syn += total
                 n_obj += len(synapses)
@@ -610,6 +705,28 @@ def simulate_groundtruth(
         ]
         for name in names
     }
+    mean_v_ptr = None
+    if record_mean_v:
+        mean_v_ptr = h.PtrVector(n_total)
+        index = 0
+        for name in names:
+            for cell in cells[name]:
+                for sec in cell.allseclist:
+                    for seg in sec:
+                        mean_v_ptr.pset(index, seg._ref_v)
+                        index += 1
+        v_buffer = h.Vector(n_total)
+        v_sum = np.zeros(n_total)
+        v_pop_sq = {name: np.zeros(transforms[name].shape[1] // sizes[name]) for name in names}
+        v_pop_sum = {name: np.zeros_like(v_pop_sq[name]) for name in names}
+        first_v_step = int(round(float(gt["transient_ms"]) / dt))
+    synapse_ptrs = {}
+    for key, objects in sampled_synapses.items():
+        pair = (h.PtrVector(len(objects)), h.PtrVector(len(objects)))
+        for k, syn in enumerate(objects):
+            pair[0].pset(k, syn._ref_i)
+            pair[1].pset(k, syn._ref_g)
+        synapse_ptrs[key] = (pair, h.Vector(len(objects)), np.zeros((2, n_steps)))
     timings["probes"] = time.perf_counter() - started
 
     # ---- simulate ----------------------------------------------------------
@@ -622,6 +739,22 @@ def simulate_groundtruth(
     h.dt = dt
     h.finitialize(float(kcfg["cell"]["Vrest_mV"]))
     h.fcurrent()
+    if replay_spikes is not None:
+        by_gid: dict[int, np.ndarray] = {}
+        for data in replay_spikes.values():
+            times_all = np.asarray(data["times"], dtype=float)
+            senders_all = np.asarray(data["senders"], dtype=np.int64)
+            order = np.argsort(senders_all, kind="stable")
+            gids, first = np.unique(senders_all[order], return_index=True)
+            for gid, chunk in zip(gids, np.split(times_all[order], first[1:]), strict=True):
+                by_gid[int(gid)] = np.sort(chunk)
+        n_replayed = 0
+        for nc, source, delay in recurrent:
+            for t_event in by_gid.get(source, np.zeros(0)) + delay:
+                if t_event < tstop:
+                    nc.event(float(t_event))
+                    n_replayed += 1
+        timings["replayed_events"] = float(n_replayed)
     chunk_ms = float(gt["input_chunk_ms"])
     ext_rng = np.random.default_rng(derived_seed(seed, 2))
     ext_netcons = [nc for nc, _ in ext_groups]
@@ -633,7 +766,7 @@ def simulate_groundtruth(
     for step in range(n_steps):
         t_now = step * dt
         tick = clock()
-        if t_now >= next_chunk - 1e-9:
+        if ext_netcons and t_now >= next_chunk - 1e-9:
             chunk_stop = min(next_chunk + chunk_ms, tstop)
             n_events = ext_rng.poisson(ext_rates * (chunk_stop - next_chunk) / 1000.0)
             event_times = ext_rng.uniform(next_chunk, chunk_stop, size=int(n_events.sum()))
@@ -663,6 +796,20 @@ def simulate_groundtruth(
             worst = max(worst, float((sums[positive] / magnitudes[positive]).max()))
         for k, (a, b) in enumerate(cell_slices[:record_imem_cells]):
             imem_cells[k][:, step] = imem[a:b]
+        for (ptr_i, ptr_g), syn_buffer, series in synapse_ptrs.values():
+            ptr_i.gather(syn_buffer)
+            series[0, step] = syn_buffer.sum()
+            ptr_g.gather(syn_buffer)
+            series[1, step] = syn_buffer.sum()
+        if mean_v_ptr is not None and step >= first_v_step:
+            mean_v_ptr.gather(v_buffer)
+            v_now = v_buffer.as_numpy()
+            v_sum += v_now
+            for name in names:
+                a, b = seg_ranges[name]
+                per_cell = v_now[a:b].reshape(sizes[name], -1).mean(axis=0)
+                v_pop_sum[name] += per_cell
+                v_pop_sq[name] += per_cell**2
         spent["probes"] += clock() - tick
     timings["simulate"] = time.perf_counter() - started
     timings.update({f"simulate_{key}": value for key, value in spent.items()})
@@ -719,6 +866,31 @@ def simulate_groundtruth(
     }
     if record_imem_cells:
         result["imem"] = imem_cells
+    if synapse_ptrs:
+        result["synapse_currents"] = {
+            key: {"i_nA": series[0], "g_uS": series[1], "n_objects": len(sampled_synapses[key])}
+            for key, (_, _, series) in synapse_ptrs.items()
+        }
+        synapse_ptrs.clear()
+        sampled_synapses.clear()
+    if mean_v_ptr is not None:
+        n_v = n_steps - first_v_step
+        result["mean_v"] = {}
+        for name in names:
+            a, b = seg_ranges[name]
+            per_cell = (v_sum[a:b] / n_v).reshape(sizes[name], -1)
+            cell = cells[name][0]
+            soma_index = int(cell.get_idx("soma")[0])
+            mean = v_pop_sum[name] / n_v
+            result["mean_v"][name] = {
+                "v_mV": per_cell.mean(axis=0),
+                "v_sd_mV": np.sqrt(np.maximum(v_pop_sq[name] / n_v - mean**2, 0.0)),
+                "soma_v_mV": per_cell[:, soma_index],
+                "z_rel_um": cell.z.mean(axis=-1) - cell.somapos[2],
+                "area_um2": np.asarray(cell.area, dtype=float),
+                "section": segment_info[name],
+            }
+        del mean_v_ptr
     if record_somav_cells:
         result["somav"] = {
             name: np.array([np.array(v)[:n_steps] for v in vectors])

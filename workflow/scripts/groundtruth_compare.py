@@ -65,6 +65,10 @@ result["network"]["timings_s"] = {
     if k.startswith("timing_")
 }
 result["network"]["max_relative_current_sum"] = attrs["max_relative_current_sum"]
+for key in ("mean_soma_potential_mV", "linearisation_potential_mV"):
+    result["network"][key] = json.loads(attrs[key])
+result["network"]["kernel_vrest"] = predicted["attrs"]["kernel_vrest"]
+result["network"]["kernel_vrest_mV"] = json.loads(predicted["attrs"]["kernel_vrest_mV"])
 result["settings"] = settings
 result["targets"] = dict(gt["targets"])
 result["meets_targets"] = meets_targets(result, gt["targets"])

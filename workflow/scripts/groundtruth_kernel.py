@@ -1,7 +1,10 @@
 """Rule groundtruth_kernel: kernel of one pathway for the downscaled MC network.
 
 Sizes and connection probabilities are those of the ground-truth network; with
-groundtruth.g_eff_rates = measured, g_eff uses the MC network's mean rates.
+groundtruth.g_eff_rates = measured, g_eff uses the MC network's mean rates; with
+groundtruth.kernel_vrest = measured, the synapses are linearised around the MC
+network's time-averaged potential where the pathway's synapses are
+(linearisation_potential_mV of spikes.h5).
 """
 
 import json
@@ -22,16 +25,23 @@ config = snakemake.params.config
 check_groundtruth_config(config)
 gt = config["groundtruth"]
 rates = None
+spikes, attrs = read_spikes_file(snakemake.input.spikes)
 if gt["g_eff_rates"] == "measured":
-    spikes, attrs = read_spikes_file(snakemake.input.spikes)
     rates = mean_rates_Hz(
         {name: {"times": times} for name, times in spikes.items()},
         json.loads(attrs["population_sizes"]),
         t_start_ms=gt["transient_ms"],
         t_stop_ms=gt["tstop_ms"],
     )
-kernel_config = groundtruth_kernel_config(config["kernels"], gt["scale"], rates)
-log.info("g_eff rates (Hz): %s", kernel_config["presynaptic_rates_Hz"])
+vrest = None
+if gt["kernel_vrest"] == "measured":
+    vrest = json.loads(attrs["linearisation_potential_mV"])[f"{post}:{pre}"]
+kernel_config = groundtruth_kernel_config(config["kernels"], gt["scale"], rates, vrest_mV=vrest)
+log.info(
+    "g_eff rates (Hz): %s; synapses linearised at %.2f mV",
+    kernel_config["presynaptic_rates_Hz"],
+    kernel_config["cell"]["Vrest_mV"],
+)
 kernel = compute_kernel(
     kernel_config,
     post=post,

@@ -52,6 +52,12 @@ write_signals_file(
             t_stop_ms=config["groundtruth"]["tstop_ms"],
         ),
         "g_eff_rates": config["groundtruth"]["g_eff_rates"],
+        "kernel_vrest": config["groundtruth"]["kernel_vrest"],
+        "kernel_vrest_mV": (
+            json.loads(attrs["linearisation_potential_mV"])
+            if config["groundtruth"]["kernel_vrest"] == "measured"
+            else {f"{post}:{pre}": config["kernels"]["cell"]["Vrest_mV"] for post, pre in kernels}
+        ),
         "kernel_g_eff": bool(first["attrs"]["g_eff"]),
         "pathways": [f"{post}:{pre}" for post, pre in signals["contributions"]],
     },

@@ -9,6 +9,7 @@ from pathlib import Path
 from lfpflow.groundtruth import (
     check_groundtruth_config,
     head_signals,
+    linearisation_potentials,
     network_attrs,
     simulate_groundtruth,
     write_signals_file,
@@ -23,12 +24,19 @@ result = simulate_groundtruth(
     config,
     mechanisms_dir=Path(snakemake.input.mechanisms),
     morphology_dir=Path(snakemake.input.morphologies[0]).parent,
+    record_mean_v=True,
 )
 net = result["network"]
 attrs = network_attrs(net)
 attrs.update(
     {f"timing_{k}_s": v for k, v in result["timings_s"].items()},
     max_relative_current_sum=result["max_relative_current_sum"],
+    # time-averaged (after the transient) potentials: soma per population, and
+    # per pathway where the kernel puts its synapses (groundtruth.kernel_vrest)
+    mean_soma_potential_mV={
+        name: float(part["soma_v_mV"].mean()) for name, part in result["mean_v"].items()
+    },
+    linearisation_potential_mV=linearisation_potentials(config["kernels"], result["mean_v"]),
 )
 cells = sum(net["sizes"].values())
 log.info(
@@ -60,3 +68,8 @@ write_signals_file(
 )
 for name, data in result["spikes"].items():
     log.info("population %s: %d spikes", name, data["times"].size)
+log.info(
+    "mean potentials (mV): soma %s, synapse-weighted per pathway %s",
+    attrs["mean_soma_potential_mV"],
+    attrs["linearisation_potential_mV"],
+)
