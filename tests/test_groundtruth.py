@@ -114,6 +114,7 @@ def test_schema_rejects_bad_groundtruth_values(change: dict, key: str) -> None:
 def test_groundtruth_section_gets_defaults(tiny_config: dict) -> None:
     gt = tiny_config["groundtruth"]
     assert gt["g_eff_rates"] == "measured"
+    assert gt["kernel_vrest"] == "measured"
     assert gt["soma"]["celsius_degC"] == pytest.approx(6.3)
     assert 0 < gt["scale"] <= 1
 
@@ -350,6 +351,13 @@ def test_snakemake_groundtruth_target_on_tiny_config(tmp_path: Path) -> None:
             assert 0 <= part["median_r2"] <= 1
             assert part["q10_r2"] <= part["median_r2"] <= part["q90_r2"]
     assert set(comparison["populations"]) == {"E", "I"}
+    # kernels linearised at the MC network's measured potentials, one per pathway
+    network = comparison["network"]
+    assert network["kernel_vrest"] == "measured"
+    assert network["kernel_vrest_mV"] == network["linearisation_potential_mV"]
+    assert set(network["kernel_vrest_mV"]) == {"E:E", "E:I", "I:E", "I:I"}
+    assert all(-80.0 < v < -10.0 for v in network["kernel_vrest_mV"].values())
+    assert set(network["mean_soma_potential_mV"]) == {"E", "I"}
     assert set(comparison["meets_targets"]) == {"median_r2_LFP", "median_r2_CDM_z", "std_ratio"}
     # the prediction follows the ground truth, if not (at this size) to the targets
     assert comparison["CDM_z"]["filtered"]["median_r2"] > 0.3
