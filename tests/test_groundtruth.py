@@ -452,7 +452,7 @@ def _replay_worker(mechanisms_dir: str, out: str) -> None:
         out,
         n_spikes_active=sum(d["times"].size for d in active["spikes"].values()),
         n_spikes_replay=sum(d["times"].size for d in replay["spikes"].values()),
-        replayed_events=replay["timings_s"]["replayed_events"],
+        replayed_events=replay["network"]["replayed_events"],
         v_soma_E=v_e["soma_v_mV"].mean(),
         v_apic_E=float(v_e["area_um2"][apic] @ v_e["v_mV"][apic] / v_e["area_um2"][apic].sum()),
         **{

@@ -459,7 +459,8 @@ def simulate_groundtruth(
         ``CDM`` (3 x time, nA*um), ``contributions`` (population -> ``LFP``,
         ``CDM``), ``spikes`` (population -> ``times`` ms, ``senders`` gid),
         ``z_um``, ``network`` (sizes, probabilities, counts of connections
-        and synapses, n_threads, MPI ranks, soma positions), ``timings_s``
+        and synapses, n_threads, MPI ranks, soma positions, ``active_soma``,
+        ``replayed_events``: events delivered from ``replay_spikes``), ``timings_s``
         (build, connect, simulate), ``max_relative_current_sum`` (largest
         |sum of a cell's membrane currents| / sum of their magnitudes over all
         cells and steps) and, if asked, ``imem`` (list of arrays), ``somav``
@@ -739,6 +740,7 @@ def simulate_groundtruth(
     h.dt = dt
     h.finitialize(float(kcfg["cell"]["Vrest_mV"]))
     h.fcurrent()
+    n_replayed = 0
     if replay_spikes is not None:
         by_gid: dict[int, np.ndarray] = {}
         for data in replay_spikes.values():
@@ -748,13 +750,11 @@ def simulate_groundtruth(
             gids, first = np.unique(senders_all[order], return_index=True)
             for gid, chunk in zip(gids, np.split(times_all[order], first[1:]), strict=True):
                 by_gid[int(gid)] = np.sort(chunk)
-        n_replayed = 0
         for nc, source, delay in recurrent:
             for t_event in by_gid.get(source, np.zeros(0)) + delay:
                 if t_event < tstop:
                     nc.event(float(t_event))
                     n_replayed += 1
-        timings["replayed_events"] = float(n_replayed)
     chunk_ms = float(gt["input_chunk_ms"])
     ext_rng = np.random.default_rng(derived_seed(seed, 2))
     ext_netcons = [nc for nc, _ in ext_groups]
@@ -860,6 +860,8 @@ def simulate_groundtruth(
             "tstop_ms": tstop,
             "dt_ms": dt,
             "celsius_degC": celsius,
+            "active_soma": bool(active_soma),
+            "replayed_events": n_replayed,
         },
         "timings_s": timings,
         "max_relative_current_sum": worst,
