@@ -43,9 +43,16 @@ def mechanisms_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def three_runs(mechanisms_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Seed 1, seed 1 again (same process) and seed 2, simulated in one NEURON subprocess."""
-    out = tmp_path_factory.mktemp("gt") / "runs.npz"
+    return _in_subprocess("runs", mechanisms_dir, tmp_path_factory)
+
+
+def _in_subprocess(
+    mode: str, mechanisms_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict:
+    """Run this file's ``mode`` in a fresh NEURON process; its arrays (one model per process)."""
+    out = tmp_path_factory.mktemp("gt") / f"{mode}.npz"
     result = subprocess.run(
-        [sys.executable, __file__, "runs", str(mechanisms_dir), str(out)],
+        [sys.executable, __file__, mode, str(mechanisms_dir), str(out)],
         capture_output=True,
         text=True,
         check=False,
@@ -229,17 +236,7 @@ def test_linear_replay_is_reproduced_by_the_kernels(
     # kernels of the same description must reproduce it. A mismatch between
     # the two routes' descriptions (numbers, weights, positions, delays, time
     # alignment) fails here; the nonlinearity of the real network cannot.
-    out = tmp_path_factory.mktemp("gt") / "replay.npz"
-    result = subprocess.run(
-        [sys.executable, __file__, "replay", str(mechanisms_dir), str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    with np.load(out) as data:
-        runs = {key: data[key] for key in data.files}
+    runs = _in_subprocess("replay", mechanisms_dir, tmp_path_factory)
     assert runs["n_spikes_active"] > 0 and runs["n_spikes_replay"] == 0
     assert runs["replayed_events"] > 0
     for name in ("LFP", "CDM_z"):
