@@ -33,20 +33,21 @@ Usage (from a project folder with build/mechanisms; about 4 MC runs of
     python3 benchmarks/groundtruth_linearity.py OUTDIR [--scale 0.0625]
         [--tstop 1000] [--config config/config.yaml]
 
-Intermediate results are kept in OUTDIR (``*.npz``, ``*.json``); a rerun
-reuses them.
+Intermediate MC runs are kept in OUTDIR (``<label>.h5``, with units), the
+table in ``OUTDIR/table.md``; a rerun reuses the MC runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import pickle
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 
+from lfpflow import io
 from lfpflow.comparison import compare_all
 from lfpflow.config import load_yaml, resolve_config
 from lfpflow.forward import compute_signals
@@ -66,11 +67,88 @@ MORPHOLOGIES = Path("morphologies")
 SYNAPSE_CELLS = 64
 
 
+#: Units of the arrays kept per MC run (HDF5 cache, lfpflow.io).
+_SIGNAL_UNITS = {"LFP": "mV", "CDM": "nA*um", "EEG": "uV"}
+_MEAN_V_UNITS = {
+    "v_mV": "mV",
+    "v_sd_mV": "mV",
+    "soma_v_mV": "mV",
+    "z_rel_um": "um",
+    "area_um2": "um^2",
+    "section": "1",
+}
+_SYNAPSE_UNITS = {"i_nA": "nA", "g_uS": "uS", "n_objects": "1"}
+
+
+def _write_run(path: Path, config, keep: dict) -> None:
+    """One MC run's kept results -> HDF5 with units and provenance."""
+    content = {
+        "signals": {
+            name: io.Dataset(keep["signals"][name], u) for name, u in _SIGNAL_UNITS.items()
+        },
+        "spikes": {
+            name: {
+                "times": io.Dataset(train["times"], "ms"),
+                "senders": io.Dataset(train["senders"], "1"),
+            }
+            for name, train in keep["spikes"].items()
+        },
+        "mean_v": {
+            name: {
+                # section names as bytes: HDF5 has no numpy unicode arrays
+                key: io.Dataset(
+                    np.char.encode(np.asarray(v, dtype=str)) if key == "section" else v,
+                    _MEAN_V_UNITS[key],
+                )
+                for key, v in part.items()
+            }
+            for name, part in keep["mean_v"].items()
+        },
+        "synapse_currents": {
+            key: {name: io.Dataset(v, _SYNAPSE_UNITS[name]) for name, v in part.items()}
+            for key, part in keep["synapse_currents"].items()
+        },
+    }
+    attrs = io.provenance(
+        config, network=keep["network"], timings_s=keep["timings_s"], wall_s=keep["wall_s"]
+    )
+    io.write_h5(path, content, attrs=attrs)
+
+
+def _read_run(path: Path) -> dict:
+    """The inverse of :func:`_write_run`."""
+    data = io.read_h5(path)
+    mean_v = {
+        name: {
+            key: np.char.decode(v).astype(str) if key == "section" else v for key, v in part.items()
+        }
+        for name, part in data["mean_v"].items()
+    }
+    synapse_currents = {
+        key: dict(part, n_objects=int(part["n_objects"]))
+        for key, part in data.get("synapse_currents", {}).items()
+    }
+    attrs = data["attrs"]
+    return {
+        "signals": data["signals"],
+        "spikes": data["spikes"],
+        "mean_v": mean_v,
+        "synapse_currents": synapse_currents,
+        "network": json.loads(attrs["network"]),
+        "timings_s": json.loads(attrs["timings_s"]),
+        "wall_s": float(attrs["wall_s"]),
+    }
+
+
 def run_mc(config, out: Path, label: str, **kwargs) -> dict:
-    """Simulate (or load) one MC network; keep spikes, signals and mean potentials."""
-    path = out / f"{label}.pkl"
+    """Simulate (or load) one MC network; keep spikes, signals and mean potentials.
+
+    The kept results are cached in ``out/<label>.h5`` (HDF5 with units), so a
+    rerun of the script reuses finished MC runs.
+    """
+    path = out / f"{label}.h5"
     if path.exists():
-        return pickle.loads(path.read_bytes())
+        return _read_run(path)
     started = time.perf_counter()
     result = simulate_groundtruth(
         config,
@@ -94,8 +172,8 @@ def run_mc(config, out: Path, label: str, **kwargs) -> dict:
         "timings_s": result["timings_s"],
         "wall_s": time.perf_counter() - started,
     }
-    path.write_bytes(pickle.dumps(keep))
-    return keep
+    _write_run(path, config, keep)
+    return _read_run(path)
 
 
 def synapse_weighted_v(kcfg, mean_v: dict, post: str, pre: str) -> float:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from lfpflow.analysis import spectral_summary
+from lfpflow.analysis import power_spectrum, spectral_summary
 from lfpflow.config import ConfigError, resolve_config
 from lfpflow.plotting import sweep_figure
 from lfpflow.sweep import (
@@ -124,8 +124,6 @@ def test_band_power_integrates_the_spectrum_of_a_sine():
     t_s = np.arange(n) * dt_ms * 1e-3
     amplitude = 3.0
     values = amplitude * np.sin(2 * np.pi * 20.0 * t_s)[None, :]
-    from lfpflow.analysis import power_spectrum
-
     freqs, psd = power_spectrum(values, dt_ms=dt_ms, nperseg=2000)
     bands = {"gamma": [30.0, 100.0], "beta": [13.0, 30.0], "narrow": [20.1, 20.2]}
     summary = spectral_summary(freqs, psd, fmax_Hz=500.0, channel_names=["a"], bands_Hz=bands)
