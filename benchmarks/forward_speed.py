@@ -1,4 +1,4 @@
-"""Speed of lfpflow.forward.predict_signal against per-channel np.convolve.
+"""Speed of lfpflow.signals.forward.predict_signal against per-channel np.convolve.
 
 60 s of population rates at the default resolution (dt = 2^-4 ms: 960 000 bins)
 convolved with the default kernels (4 pathways, 13 LFP channels, lags -50..50 ms
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lfpflow.forward import predict_signal
+from lfpflow.signals.forward import predict_signal
 
 duration_s = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
 dt_ms = 2**-4
@@ -28,7 +28,7 @@ rates = {
 }
 kernel_dir = Path("results/default/kernels")
 if all((kernel_dir / f"{post}_{pre}.h5").exists() for post in "EI" for pre in "EI"):
-    from lfpflow.kernels import load_kernels
+    from lfpflow.multicompartment.kernels import load_kernels
 
     loaded = load_kernels(sorted(kernel_dir.glob("*.h5")))
     kernels = {key: value["LFP"] for key, value in loaded.items()}

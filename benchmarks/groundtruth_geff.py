@@ -3,8 +3,8 @@
 Recomputes the ground-truth kernels (g_eff on / off, configured vs measured
 rates, synapses linearised at kernels.cell.Vrest_mV or at the MC network's
 measured potentials, groundtruth.kernel_vrest) for the spikes of a finished
-``snakemake groundtruth`` run, predicts with lfpflow.forward and compares with
-the MC signals (lfpflow.comparison); prints a table and the kernel-route cost.
+``snakemake groundtruth`` run, predicts with lfpflow.signals.forward and compares with
+the MC signals (lfpflow.signals.comparison); prints a table and the kernel-route cost.
 Used for docs/groundtruth.md.
 
 Usage (from a project folder with a finished run):
@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from lfpflow import io
-from lfpflow.comparison import compare_all
+from lfpflow.signals.comparison import compare_all
 from lfpflow.config import load_yaml, resolve_config
-from lfpflow.forward import compute_signals
-from lfpflow.groundtruth import groundtruth_kernel_config, mean_rates_Hz, read_spikes_file
-from lfpflow.kernels import compute_kernel
-from lfpflow.rates import population_rates
+from lfpflow.signals.forward import compute_signals
+from lfpflow.multicompartment.groundtruth import groundtruth_kernel_config, mean_rates_Hz, read_spikes_file
+from lfpflow.multicompartment.kernels import compute_kernel
+from lfpflow.signals.rates import population_rates
 
 
 def main(run_dir: Path, config_file: Path) -> None:

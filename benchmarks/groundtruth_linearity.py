@@ -10,7 +10,7 @@ predictions and prints R² / std ratio (prediction / MC) for LFP and CDM_z:
 ``passive``
     The same cells, connectivity, delays and external drive, every membrane
     passive, the recurrent connections replaying the spikes of ``active``
-    (lfpflow.groundtruth.simulate_groundtruth(active_soma=False,
+    (lfpflow.multicompartment.groundtruth.simulate_groundtruth(active_soma=False,
     replay_spikes=...)): conductance synapses on a linear membrane.
 ``current``
     As ``passive`` but with current synapses (kernels.synapse_type: current,
@@ -48,18 +48,18 @@ from pathlib import Path
 import numpy as np
 
 from lfpflow import io
-from lfpflow.comparison import compare_all
+from lfpflow.signals.comparison import compare_all
 from lfpflow.config import load_yaml, resolve_config
-from lfpflow.forward import compute_signals
-from lfpflow.groundtruth import (
+from lfpflow.signals.forward import compute_signals
+from lfpflow.multicompartment.groundtruth import (
     groundtruth_kernel_config,
     head_signals,
     mean_rates_Hz,
     segment_probabilities,
     simulate_groundtruth,
 )
-from lfpflow.kernels import compute_kernel
-from lfpflow.rates import population_rates
+from lfpflow.multicompartment.kernels import compute_kernel
+from lfpflow.signals.rates import population_rates
 
 MECHANISMS = Path("build/mechanisms")
 MORPHOLOGIES = Path("morphologies")
@@ -333,7 +333,7 @@ def main() -> None:
     print(f"scale {args.scale}, {args.tstop} ms, sizes {sizes}, rates (Hz) {rates}")
     print(f"active MC: wall {active['wall_s']:.0f} s")
     scaled = groundtruth_kernel_config(kcfg_full, args.scale)
-    from lfpflow.groundtruth import multapse_probabilities
+    from lfpflow.multicompartment.groundtruth import multapse_probabilities
 
     print("synapses per postsynaptic cell, MC vs kernel (C_YX N_X mean multapses):")
     for key, n_syn in active["network"]["n_synapses"].items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lfpflow.analysis import cv_isi, mean_rate_hz, power_spectrum, spectral_summary
+from lfpflow.signals.analysis import cv_isi, mean_rate_hz, power_spectrum, spectral_summary
 
 
 def test_regular_spike_trains_have_zero_cv_and_known_rate():

@@ -35,6 +35,6 @@ def test_validate_reports_bad_key(tmp_path, capsys, repo):
 
 
 def test_readme_lists_the_current_catalogue(repo):
-    from lfpflow.neurons import catalogue_table
+    from lfpflow.pointneuron.catalogue import catalogue_table
 
     assert catalogue_table() in (repo / "README.md").read_text()

@@ -1,11 +1,11 @@
-"""lfpflow.comparison: R², std ratio, low-pass filter and quantiles on known signals."""
+"""lfpflow.signals.comparison: R², std ratio, low-pass filter and quantiles on known signals."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lfpflow import comparison
+from lfpflow.signals import comparison
 
 
 def test_signal_against_itself_has_r2_one_and_std_ratio_one() -> None:

@@ -150,7 +150,7 @@ def test_config_scope_of_dotted_keys(default_config):
 
 def test_schema_lists_exactly_the_catalogue_models():
     from lfpflow.config import load_schema
-    from lfpflow.neurons import CATALOGUE
+    from lfpflow.pointneuron.catalogue import CATALOGUE
 
     schema = load_schema()
     population = schema["properties"]["network"]["properties"]["populations"]

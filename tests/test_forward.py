@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lfpflow.forward import (
+from lfpflow.signals.forward import (
     compute_signals,
     convolve_rate,
     eeg_from_cdm,
@@ -183,7 +183,7 @@ MEG = {
 def test_meg_radial_field_equals_the_primary_current_closed_form():
     """Outside a spherically symmetric conductor the radial field comes from the
     primary current alone: B_r = -mu0/(4 pi) (q x r_q) . r_hat / |r - r_q|^3."""
-    from lfpflow.forward import meg_transformation_matrix
+    from lfpflow.signals.forward import meg_transformation_matrix
 
     matrix_fT, sensors = meg_transformation_matrix(HEAD, MEG)
     r_q = np.array(HEAD["dipole_location_um"]) * 1e-6  # m
@@ -200,7 +200,7 @@ def test_meg_radial_field_equals_the_primary_current_closed_form():
 
 
 def test_radial_column_is_meg_silent_and_tangential_column_is_not():
-    from lfpflow.forward import column_rotation, meg_transformation_matrix
+    from lfpflow.signals.forward import column_rotation, meg_transformation_matrix
 
     matrix, _ = meg_transformation_matrix(HEAD, MEG)
     cdm_column = np.array([[0.0], [0.0], [1e5]])  # along the column axis
@@ -213,7 +213,7 @@ def test_radial_column_is_meg_silent_and_tangential_column_is_not():
 
 @pytest.mark.parametrize("axis", [[0, 0, 1], [1, 0, 0], [0, 1, 1], [0, 0, -1], [1, -2, 0.5]])
 def test_column_rotation_is_a_rotation_taking_z_to_the_axis(axis):
-    from lfpflow.forward import column_rotation
+    from lfpflow.signals.forward import column_rotation
 
     rotation = column_rotation(axis)
     np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-12)

@@ -1,4 +1,4 @@
-"""lfpflow.groundtruth: the downscaled MC network (real NEURON/LFPy) and its workflow rule.
+"""lfpflow.multicompartment.groundtruth: the downscaled MC network (real NEURON/LFPy) and its workflow rule.
 
 NEURON runs in a subprocess (this file run as a script, see ``__main__``), so
 the pytest process loads no simulator and each worker has a fresh NEURON.
@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import yaml
 
-from lfpflow import groundtruth, kernels
+from lfpflow.multicompartment import groundtruth
+from lfpflow.multicompartment import kernels
 from lfpflow.config import ConfigError, load_yaml, resolve_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -182,7 +183,7 @@ def test_groundtruth_kernel_config_sets_the_linearisation_potential(tiny_config:
 
 def test_importing_groundtruth_loads_no_simulator() -> None:
     code = (
-        "import sys, lfpflow.groundtruth, lfpflow.comparison, lfpflow.groundtruth_figures; "
+        "import sys, lfpflow.multicompartment.groundtruth, lfpflow.signals.comparison, lfpflow.figures.groundtruth; "
         "print(any(m in sys.modules for m in ('neuron', 'LFPy', 'nest')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -404,9 +405,9 @@ def _runs_worker(mechanisms_dir: str, out: str) -> None:
 
 
 def _replay_worker(mechanisms_dir: str, out: str) -> None:
-    from lfpflow.comparison import compare_all
-    from lfpflow.forward import compute_signals
-    from lfpflow.rates import population_rates
+    from lfpflow.signals.comparison import compare_all
+    from lfpflow.signals.forward import compute_signals
+    from lfpflow.signals.rates import population_rates
 
     config = _tiny_config(seed=3, tstop_ms=200.0, transient_ms=40.0)
     common = {"mechanisms_dir": Path(mechanisms_dir), "morphology_dir": REPO / "morphologies"}

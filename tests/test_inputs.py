@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lfpflow.inputs import ou_current, protocol_rng
+from lfpflow.pointneuron.inputs import ou_current, protocol_rng
 
 
 def test_ou_exact_update_matches_the_recursion():

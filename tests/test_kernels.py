@@ -1,4 +1,4 @@
-"""Tests of lfpflow.kernels: mechanisms, kernel properties, files, validation.
+"""Tests of lfpflow.multicompartment.kernels: mechanisms, kernel properties, files, validation.
 
 NEURON keeps its state per process and cannot load a mechanism library twice,
 so everything that runs NEURON happens in subprocesses that execute this file
@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 import pytest
 
-from lfpflow import kernels
+from lfpflow.multicompartment import kernels
 from lfpflow.io import config_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -495,7 +495,7 @@ def test_current_weight_is_the_inward_current_at_rest() -> None:
 
 def test_importing_kernels_loads_no_simulator() -> None:
     code = (
-        "import sys, lfpflow.kernels; "
+        "import sys, lfpflow.multicompartment.kernels; "
         "loaded = [m for m in ('neuron', 'LFPy', 'lfpykernels') if m in sys.modules]; "
         "assert not loaded, loaded"
     )

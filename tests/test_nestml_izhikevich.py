@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lfpflow.nestml_build import build_nest_module, install_module
+from lfpflow.pointneuron.nestml_build import build_nest_module, install_module
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 
-from lfpflow.network import nest_seed, read_spikes, simulate_network, write_spikes
+from lfpflow.pointneuron.network import nest_seed, read_spikes, simulate_network, write_spikes
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +93,7 @@ def test_nest_seed_is_in_range_and_spreads_neighbours():
 
 
 def test_ring_weights_follow_the_gaussian_of_angular_distance():
-    from lfpflow.network import ring_weights
+    from lfpflow.pointneuron.network import ring_weights
 
     weights = ring_weights(100, 20, w0=5.0, sigma_deg=14.4)
     assert weights.shape == (20, 100)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lfpflow.rates import bin_centres, population_rates, spike_counts
+from lfpflow.signals.rates import bin_centres, population_rates, spike_counts
 
 
 def test_counts_land_in_their_bins_and_are_conserved():

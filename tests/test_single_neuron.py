@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from lfpflow import io
-from lfpflow import single_neuron as sn
-from lfpflow.inputs import connect_protocol, protocol_rng
-from lfpflow.neurons import get_model
+from lfpflow.pointneuron import single_neuron as sn
+from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
+from lfpflow.pointneuron.catalogue import get_model
 
 REPO = Path(__file__).resolve().parents[1]
 DT = 0.0625  # ms, the project's default resolution (2^-4)
@@ -37,7 +37,7 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def nest():
-    from lfpflow.network import _import_nest
+    from lfpflow.pointneuron.network import _import_nest
 
     return _import_nest()
 
@@ -377,7 +377,7 @@ def test_characterisation_is_reproducible(lif_file):
 
 
 def test_figure_is_written(lif_file, tmp_path):
-    from lfpflow.neuron_figures import plot_characterisation
+    from lfpflow.figures.neurons import plot_characterisation
 
     path, _ = lif_file
     png = plot_characterisation(path, tmp_path / "figures" / "lif.png")
@@ -407,7 +407,7 @@ def test_schema_defaults_match_the_code_defaults():
 
     schema = load_schema()["properties"].get("neurons")
     if schema is None:
-        pytest.skip("workflow/schemas/config.schema.yaml has no `neurons` section yet")
+        pytest.skip("src/lfpflow/config/schemas/config.schema.yaml has no `neurons` section yet")
     defaults = {name: prop["default"] for name, prop in schema["properties"].items()}
     assert defaults == sn.DEFAULTS
 

@@ -12,7 +12,7 @@ import yaml
 
 from lfpflow.v1 import experiments
 
-SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "v1.schema.yaml"
+SCHEMA = Path(__file__).resolve().parents[1] / "src" / "lfpflow" / "config" / "schemas" / "v1.schema.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -162,7 +162,7 @@ def test_all_figures_draw_from_files(reduced_run):
 
 
 def test_benchmark_seconds(tmp_path):
-    from lfpflow.analysis import read_benchmark
+    from lfpflow.signals.analysis import read_benchmark
 
     path = tmp_path / "b.tsv"
     path.write_text("s\th:m:s\tmax_rss\n12.5\t0:00:12\t100\n")

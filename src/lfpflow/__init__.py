@@ -1,9 +1,9 @@
 """lfpflow: predict LFP, CSD, current dipole moment, EEG and MEG from spiking networks.
 
 The package is organised one module per concept (see the README's "Layout").
-NEST is imported only by :mod:`lfpflow.network` and :mod:`lfpflow.single_neuron`
-(inside functions), NEURON/LFPy/LFPykernels only by :mod:`lfpflow.kernels`, and
-pynestml only by :mod:`lfpflow.nestml_build` (in a child process), so everything
+NEST is imported only by :mod:`lfpflow.pointneuron.network` and :mod:`lfpflow.pointneuron.single_neuron`
+(inside functions), NEURON/LFPy/LFPykernels only by :mod:`lfpflow.multicompartment.kernels`, and
+pynestml only by :mod:`lfpflow.pointneuron.nestml_build` (in a child process), so everything
 else imports in well under a second.
 """
 

@@ -1,4 +1,4 @@
-# Configuration: validated against workflow/schemas/*.schema.yaml with defaults
+# Configuration: validated against src/lfpflow/config/schemas/*.schema.yaml with defaults
 # filled in, before any rule runs. A --configfile replaces config/config.yaml
 # (it is a complete description of a run); --config KEY=VALUE overrides keys.
 #
@@ -11,12 +11,9 @@
 
 import re
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from lfpflow.config import ConfigError, kernel_pathways, resolve_config, stage_config
-from lfpflow.neurons import uses_nestml
+from lfpflow.pointneuron.catalogue import uses_nestml
 from lfpflow.sweep import kernel_hash, sweep_points
 
 
@@ -25,11 +22,10 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
 try:
-    _resolved = resolve_config(config, schema_dir=SCHEMA_DIR)
+    _resolved = resolve_config(config)
     SWEEP_POINTS = (
-        sweep_points(_resolved, lambda point: resolve_config(point, schema_dir=SCHEMA_DIR))
+        sweep_points(_resolved, lambda point: resolve_config(point))
         if _resolved["sweep"]
         else []
     )

@@ -5,7 +5,7 @@
 # simulation.dt_ms, kernels, groundtruth, forward), keys sorted.
 
 from lfpflow.config import config_scope
-from lfpflow.groundtruth import GROUNDTRUTH_SCOPE
+from lfpflow.multicompartment.groundtruth import GROUNDTRUTH_SCOPE
 
 GROUNDTRUTH_CONFIG = config_scope(config, *GROUNDTRUTH_SCOPE)
 GROUNDTRUTH = f"{RUN}/groundtruth"

@@ -4,15 +4,15 @@
 # them all. Independent of the network run (results/neurons/, not results/<run>/).
 #
 # Expects `config` validated (common.smk); reads the `neurons` section through
-# lfpflow.single_neuron.neuron_config, which fills the defaults of any key the
+# lfpflow.pointneuron.single_neuron.neuron_config, which fills the defaults of any key the
 # schema has not (yet) filled. Each job receives, as `params.config`, only what
-# its model depends on (lfpflow.single_neuron.model_scope), so changing one
+# its model depends on (lfpflow.pointneuron.single_neuron.model_scope), so changing one
 # model's overrides reruns only that model.
 
 import glob
 
-from lfpflow.neurons import CATALOGUE
-from lfpflow.single_neuron import model_scope, neuron_config
+from lfpflow.pointneuron.catalogue import CATALOGUE
+from lfpflow.pointneuron.single_neuron import model_scope, neuron_config
 
 NEURON_MODELS = list(CATALOGUE)
 NEURONS = neuron_config(config)

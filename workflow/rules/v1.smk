@@ -1,7 +1,7 @@
 # V1 model of Rentzeperis, Prandi & Bertalmio (2025, J Neurosci): one rule per
 # experiment, a summary and the target `v1`. Independent of the LFP rules.
 #
-# Expects `config["v1"]` validated against workflow/schemas/v1.schema.yaml with
+# Expects `config["v1"]` validated against src/lfpflow/config/schemas/v1.schema.yaml with
 # defaults filled (common.smk). Each experiment receives, as `params.config`,
 # only the configuration it depends on (the shared model keys and its own
 # section), so changing one experiment's parameters reruns only that experiment.

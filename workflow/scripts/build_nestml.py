@@ -8,7 +8,7 @@ output stays in ``<output>/build.log``, this log gets a summary.
 from pathlib import Path
 
 from lfpflow.logs import log_to
-from lfpflow.nestml_build import build_nest_module
+from lfpflow.pointneuron.nestml_build import build_nest_module
 
 log = log_to(snakemake.log[0], "build_nestml")
 model_files = [Path(path) for path in snakemake.input]

@@ -6,7 +6,7 @@ Expects ``snakemake.input`` to be the ``.mod`` files (or their folder) and
 
 from pathlib import Path
 
-from lfpflow.kernels import compile_mechanisms
+from lfpflow.multicompartment.kernels import compile_mechanisms
 from lfpflow.logs import log_to
 
 log = log_to(snakemake.log[0], "compile_mechanisms")

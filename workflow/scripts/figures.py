@@ -2,11 +2,12 @@
 
 from pathlib import Path
 
-from lfpflow import io, plotting
-from lfpflow.kernels import load_kernels
+from lfpflow import io
+from lfpflow.figures import signals as plotting
+from lfpflow.multicompartment.kernels import load_kernels
 from lfpflow.logs import log_to
-from lfpflow.network import read_spikes
-from lfpflow.rates import read_rates
+from lfpflow.pointneuron.network import read_spikes
+from lfpflow.signals.rates import read_rates
 
 log = log_to(snakemake.log[0], "figures")
 config = snakemake.params.config

@@ -9,8 +9,8 @@ import json
 import numpy as np
 
 from lfpflow import io
-from lfpflow.comparison import compare_all, meets_targets
-from lfpflow.groundtruth import check_groundtruth_config
+from lfpflow.signals.comparison import compare_all, meets_targets
+from lfpflow.multicompartment.groundtruth import check_groundtruth_config
 from lfpflow.logs import log_to
 
 log = log_to(snakemake.log[0], "groundtruth_compare")

@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 from lfpflow import io
-from lfpflow.groundtruth_figures import overlay_figure, r2_depth_figure
+from lfpflow.figures.groundtruth import overlay_figure, r2_depth_figure
 from lfpflow.logs import log_to
-from lfpflow.plotting import save_figure
+from lfpflow.figures.signals import save_figure
 
 log = log_to(snakemake.log[0], "groundtruth_figures")
 config = snakemake.params.config

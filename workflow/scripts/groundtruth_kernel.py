@@ -10,13 +10,13 @@ network's time-averaged potential where the pathway's synapses are
 import json
 from pathlib import Path
 
-from lfpflow.groundtruth import (
+from lfpflow.multicompartment.groundtruth import (
     check_groundtruth_config,
     groundtruth_kernel_config,
     mean_rates_Hz,
     read_spikes_file,
 )
-from lfpflow.kernels import compute_kernel, write_kernel
+from lfpflow.multicompartment.kernels import compute_kernel, write_kernel
 from lfpflow.logs import log_to
 
 post, pre = snakemake.wildcards.post, snakemake.wildcards.pre

@@ -1,21 +1,21 @@
 """Rule groundtruth_predict: kernel prediction from the MC network's own spikes.
 
-Population spike counts (lfpflow.rates) convolved with the ground-truth kernels
-by lfpflow.forward.compute_signals; writes groundtruth/predicted.h5.
+Population spike counts (lfpflow.signals.rates) convolved with the ground-truth kernels
+by lfpflow.signals.forward.compute_signals; writes groundtruth/predicted.h5.
 """
 
 import json
 
-from lfpflow.forward import compute_signals
-from lfpflow.groundtruth import (
+from lfpflow.signals.forward import compute_signals
+from lfpflow.multicompartment.groundtruth import (
     check_groundtruth_config,
     mean_rates_Hz,
     read_spikes_file,
     write_signals_file,
 )
-from lfpflow.kernels import load_kernels
+from lfpflow.multicompartment.kernels import load_kernels
 from lfpflow.logs import log_to
-from lfpflow.rates import population_rates
+from lfpflow.signals.rates import population_rates
 
 log = log_to(snakemake.log[0], "groundtruth_predict")
 config = snakemake.params.config

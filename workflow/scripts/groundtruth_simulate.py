@@ -6,7 +6,7 @@ the MC network, per postsynaptic population under contributions/<post>).
 
 from pathlib import Path
 
-from lfpflow.groundtruth import (
+from lfpflow.multicompartment.groundtruth import (
     check_groundtruth_config,
     head_signals,
     linearisation_potentials,

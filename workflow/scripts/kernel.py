@@ -1,11 +1,11 @@
 """Rule kernel: the kernel of one pathway, wildcards ``post`` and ``pre``.
 
-Writes ``kernels/<post>_<pre>.h5`` (see lfpflow.kernels.write_kernel).
+Writes ``kernels/<post>_<pre>.h5`` (see lfpflow.multicompartment.kernels.write_kernel).
 """
 
 from pathlib import Path
 
-from lfpflow.kernels import compute_kernel, write_kernel
+from lfpflow.multicompartment.kernels import compute_kernel, write_kernel
 from lfpflow.logs import log_to
 
 post, pre = snakemake.wildcards.post, snakemake.wildcards.pre

@@ -2,7 +2,7 @@
 step response of one catalogue model; writes results/neurons/<model>.h5 and its figure."""
 
 from lfpflow.logs import log_to
-from lfpflow.single_neuron import characterise_to_files
+from lfpflow.pointneuron.single_neuron import characterise_to_files
 
 log = log_to(snakemake.log[0], "neuron_characterisation")
 model = snakemake.wildcards.model

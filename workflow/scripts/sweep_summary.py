@@ -2,7 +2,7 @@
 
 import json
 
-from lfpflow import plotting
+from lfpflow.figures import signals as plotting
 from lfpflow.logs import log_to
 from lfpflow.sweep import summary_row, write_summary_csv
 

@@ -2,7 +2,7 @@
 
 import json
 
-from lfpflow.analysis import read_benchmark
+from lfpflow.signals.analysis import read_benchmark
 from lfpflow.logs import log_to
 from lfpflow.v1 import EXPERIMENTS
 from lfpflow.v1.experiments import summarise

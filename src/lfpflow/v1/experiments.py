@@ -17,7 +17,7 @@ timing, so that reruns with ``SOURCE_DATE_EPOCH`` set are byte-identical; the
 workflow's summary takes the jobs' times from the Snakemake benchmarks).
 
 Choices that follow the authors' public code (rentzi/nonlinearNeuronModel) and
-are configurable are documented in ``workflow/schemas/v1.schema.yaml``.
+are configurable are documented in ``src/lfpflow/config/schemas/v1.schema.yaml``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from lfpflow.v1 import EXPERIMENTS, FIGURES, analysis, model, stimuli
 
 log = logging.getLogger(__name__)
 
-#: Default ``v1`` configuration; ``workflow/schemas/v1.schema.yaml`` carries
+#: Default ``v1`` configuration; ``src/lfpflow/config/schemas/v1.schema.yaml`` carries
 #: the same defaults with descriptions (a test checks they agree).
 DEFAULTS: dict[str, Any] = {
     "data_dir": "../shared/data",
@@ -1188,7 +1188,7 @@ def summarise(
         ``results/v1/summary.json``.
     seconds : Mapping, optional
         Experiment name -> wall-clock seconds of its job (the workflow passes
-        the Snakemake benchmarks, see :func:`lfpflow.analysis.read_benchmark`); recorded as
+        the Snakemake benchmarks, see :func:`lfpflow.signals.analysis.read_benchmark`); recorded as
         ``seconds_by_experiment`` and ``seconds_total`` when given.
 
     Returns

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from lfpflow import io
-from lfpflow.inputs import connect_protocol, protocol_rng
-from lfpflow.neurons import NESTML_MODULE, NeuronModel, get_model
+from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
+from lfpflow.pointneuron.catalogue import NESTML_MODULE, NeuronModel, get_model
 
 #: Largest seed NEST accepts for ``rng_seed``.
 _NEST_MAX_SEED = 2**31 - 1
@@ -129,7 +129,7 @@ def simulate_network(
                 f"({', '.join(n for n, m in models.items() if m.nestml_model)}): "
                 "pass nestml_module_dir (the workflow's build/nestml)"
             )
-        from lfpflow.nestml_build import install_module
+        from lfpflow.pointneuron.nestml_build import install_module
 
         install_module(nest, Path(nestml_module_dir), NESTML_MODULE)
 
@@ -194,7 +194,7 @@ def network_inputs(config: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]
 
     ``network.drive`` (n_ext inputs of nu_ext_Hz each, as in Hagen et al. 2022)
     is one ``poisson`` protocol per driven population; ``network.inputs`` adds
-    any further protocols (:mod:`lfpflow.inputs`).
+    any further protocols (:mod:`lfpflow.pointneuron.inputs`).
     """
     net = config["network"]
     drive = net["drive"]

@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lfpflow import analysis, io  # noqa: E402
+from lfpflow import io  # noqa: E402
+from lfpflow.signals import analysis  # noqa: E402
 
 POPULATION_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
 

@@ -1,6 +1,6 @@
 """Ground truth: a downscaled multicompartment (MC) network simulated with NEURON/LFPy.
 
-The kernel route (:mod:`lfpflow.kernels`, :mod:`lfpflow.forward`) approximates
+The kernel route (:mod:`lfpflow.multicompartment.kernels`, :mod:`lfpflow.signals.forward`) approximates
 the extracellular signals of a network of multicompartment cells by
 convolving population spike counts with linearised, population-averaged
 kernels (Hagen et al. 2022, PLOS Comput Biol 18:e1010353). This module
@@ -45,7 +45,7 @@ NEURON runs with ``groundtruth.n_threads`` threads (``ParallelContext.nthread``)
 Units: time ms, lengths um, conductances uS, currents nA, potentials mV,
 LFP mV, CDM nA*um, EEG uV, MEG fT.
 
-This module and :mod:`lfpflow.kernels` are the only ones importing NEURON and
+This module and :mod:`lfpflow.multicompartment.kernels` are the only ones importing NEURON and
 LFPy, inside functions.
 """
 
@@ -361,7 +361,7 @@ def poisson_times(
 
 
 def _load_neuron(mechanisms_dir: Path) -> Any:
-    from lfpflow.kernels import define_cell_template, load_mechanisms
+    from lfpflow.multicompartment.kernels import define_cell_template, load_mechanisms
 
     load_mechanisms(Path(mechanisms_dir))
     define_cell_template()
@@ -378,7 +378,7 @@ def _cell_arguments(
     tstop_ms: float,
     celsius: float,
 ) -> dict[str, Any]:
-    from lfpflow.kernels import CELL_TEMPLATE_NAME
+    from lfpflow.multicompartment.kernels import CELL_TEMPLATE_NAME
 
     cell = kernel_config["cell"]
     return {
@@ -570,7 +570,7 @@ def simulate_groundtruth(
             if conductance:
                 weight = weight_uS
             else:
-                from lfpflow.kernels import current_synapse_weight_nA
+                from lfpflow.multicompartment.kernels import current_synapse_weight_nA
 
                 weight = current_synapse_weight_nA(
                     weight_uS, float(kcfg["cell"]["Vrest_mV"]), float(syn_kin["e_rev_mV"])
@@ -946,8 +946,8 @@ def mean_rates_Hz(
 
 
 def head_signals(cdm: np.ndarray, forward_config: Mapping[str, Any]) -> dict[str, Any]:
-    """EEG (uV) and, if enabled, MEG (fT) of a column CDM, as lfpflow.forward does."""
-    from lfpflow.forward import (
+    """EEG (uV) and, if enabled, MEG (fT) of a column CDM, as lfpflow.signals.forward does."""
+    from lfpflow.signals.forward import (
         column_rotation,
         eeg_transformation_matrix,
         meg_transformation_matrix,

@@ -1,6 +1,6 @@
 """Single-neuron characterisation of every point-neuron model in the catalogue.
 
-For one catalogue entry (:mod:`lfpflow.neurons`) this measures, with NEST:
+For one catalogue entry (:mod:`lfpflow.pointneuron.catalogue`) this measures, with NEST:
 
 * the **rheobase**: the smallest DC step (from rest, starting at ``onset_ms``)
   after which the neuron fires *sustainedly*, i.e. at least
@@ -25,7 +25,7 @@ For one catalogue entry (:mod:`lfpflow.neurons`) this measures, with NEST:
   times, membrane potential and, for the Izhikevich models, the recovery
   variable ``u`` (for the v-u phase plane).
 
-All inputs go through :func:`lfpflow.inputs.connect_protocol`, the code the
+All inputs go through :func:`lfpflow.pointneuron.inputs.connect_protocol`, the code the
 networks use. Every neuron of one measurement (one per DC amplitude, noise
 setting and trial, unconnected) lives in one NEST kernel and is simulated
 once, so a whole model takes seconds. NEST is seeded from ``neurons.seed``
@@ -38,7 +38,7 @@ Amplitudes not given per model (``neurons.models.<name>``) scale with the
 rheobase, because the catalogue's models span two orders of magnitude of
 current (``izhikevich2003`` fires from about 4 "pA", ``lif`` from 375 pA).
 
-NEST is imported lazily, inside the functions (as in :mod:`lfpflow.network`).
+NEST is imported lazily, inside the functions (as in :mod:`lfpflow.pointneuron.network`).
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ import numpy as np
 
 from lfpflow import io
 from lfpflow.config import sorted_keys
-from lfpflow.inputs import connect_protocol, protocol_rng
-from lfpflow.neurons import NESTML_MODULE, NeuronModel, get_model
+from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
+from lfpflow.pointneuron.catalogue import NESTML_MODULE, NeuronModel, get_model
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class _Kernel:
     def __init__(
         self, model: NeuronModel, cfg: Mapping[str, Any], module_dir: str | Path | None
     ) -> None:
-        from lfpflow.network import _import_nest
+        from lfpflow.pointneuron.network import _import_nest
 
         self.nest = _import_nest()
         self.model = model
@@ -200,7 +200,7 @@ class _Kernel:
 
     def reset(self) -> Any:
         """Reset NEST, set resolution/seed/threads, load our module if needed."""
-        from lfpflow.network import nest_seed
+        from lfpflow.pointneuron.network import nest_seed
 
         nest = self.nest
         nest.ResetKernel()
@@ -216,7 +216,7 @@ class _Kernel:
         )
         self.resets += 1
         if self.model.nestml_model is not None:
-            from lfpflow.nestml_build import install_module
+            from lfpflow.pointneuron.nestml_build import install_module
 
             install_module(nest, self.module_dir, NESTML_MODULE)
         return nest
@@ -399,7 +399,7 @@ def characterise(
     Parameters
     ----------
     model_name : str
-        Catalogue name (:data:`lfpflow.neurons.CATALOGUE`).
+        Catalogue name (:data:`lfpflow.pointneuron.catalogue.CATALOGUE`).
     config : Mapping
         Configuration holding a ``neurons`` section (defaults filled in where
         missing, see :data:`DEFAULTS`); the whole configuration or
@@ -645,7 +645,7 @@ def characterise_to_files(
     write_characterisation(h5_path, result, config=config)
     result["timings_s"]["write"] = time.perf_counter() - started
     if figure_path is not None:
-        from lfpflow.neuron_figures import plot_characterisation
+        from lfpflow.figures.neurons import plot_characterisation
 
         started = time.perf_counter()
         plot_characterisation(h5_path, figure_path)

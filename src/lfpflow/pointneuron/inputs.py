@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from lfpflow.neurons import NeuronModel
+from lfpflow.pointneuron.catalogue import NeuronModel
 
 PROTOCOL_TYPES = ("poisson", "dc", "white_noise", "ou")
 

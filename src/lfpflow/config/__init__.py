@@ -1,6 +1,6 @@
 """Configuration: validation against the JSON schema, defaults, consistency checks.
 
-The schema (``workflow/schemas/config.schema.yaml``, and ``<section>.schema.yaml``
+The schema (``src/lfpflow/config/schemas/config.schema.yaml``, and ``<section>.schema.yaml``
 for the sections ``v1``, ...) describes every key with its units. :func:`resolve_config`
 validates a configuration, fills in defaults and checks the relations a schema
 cannot express (transient shorter than the run, every kernel pathway
@@ -19,9 +19,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-from lfpflow.neurons import get_model
+from lfpflow.pointneuron.catalogue import get_model
 
-#: Weight keys, one per kind of synapse (see lfpflow.neurons).
+#: Weight keys, one per kind of synapse (see lfpflow.pointneuron.catalogue).
 WEIGHT_KEYS = ("weight_pA", "weight_nS", "weight_mV")
 
 #: Folders under results/ that are not runs (shared kernels, sweep tables, the
@@ -29,7 +29,7 @@ WEIGHT_KEYS = ("weight_pA", "weight_nS", "weight_mV")
 RESERVED_RUN_NAMES = ("kernels", "sweeps", "v1", "neurons")
 
 #: Folder holding the JSON schemas (the repository's workflow/schemas).
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 
 class ConfigError(ValueError):

@@ -159,7 +159,7 @@ def write_nest_config(prefix: Path, *, compiler: str | None = None) -> Path:
     cases = "\n".join(f"    {opt}) echo {_sh_quote(val)} ;;" for opt, val in answers.items())
     script = (
         "#!/bin/sh\n"
-        "# nest-config for the pip-installed NEST, written by lfpflow.nestml_build\n"
+        "# nest-config for the pip-installed NEST, written by lfpflow.pointneuron.nestml_build\n"
         'for opt in "$@"; do\n'
         '  case "$opt" in\n'
         f"{cases}\n"

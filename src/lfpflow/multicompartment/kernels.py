@@ -223,7 +223,7 @@ def load_mechanisms(mechanisms_dir: Path) -> None:
 def define_cell_template() -> None:
     """Define the NEURON template morphologies are loaded into (once per process).
 
-    Used by the kernels and by the ground-truth network (lfpflow.groundtruth),
+    Used by the kernels and by the ground-truth network (lfpflow.multicompartment.groundtruth),
     so both routes build their cells from the same template.
     """
     import neuron
