@@ -22,11 +22,15 @@ from pathlib import Path
 import numpy as np
 
 from lfpflow import io
-from lfpflow.signals.comparison import compare_all
 from lfpflow.config import load_yaml, resolve_config
-from lfpflow.signals.forward import compute_signals
-from lfpflow.multicompartment.groundtruth import groundtruth_kernel_config, mean_rates_Hz, read_spikes_file
+from lfpflow.multicompartment.groundtruth import (
+    groundtruth_kernel_config,
+    mean_rates_Hz,
+    read_spikes_file,
+)
 from lfpflow.multicompartment.kernels import compute_kernel
+from lfpflow.signals.comparison import compare_all
+from lfpflow.signals.forward import compute_signals
 from lfpflow.signals.rates import population_rates
 
 

@@ -48,9 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from lfpflow import io
-from lfpflow.signals.comparison import compare_all
 from lfpflow.config import load_yaml, resolve_config
-from lfpflow.signals.forward import compute_signals
 from lfpflow.multicompartment.groundtruth import (
     groundtruth_kernel_config,
     head_signals,
@@ -59,6 +57,8 @@ from lfpflow.multicompartment.groundtruth import (
     simulate_groundtruth,
 )
 from lfpflow.multicompartment.kernels import compute_kernel
+from lfpflow.signals.comparison import compare_all
+from lfpflow.signals.forward import compute_signals
 from lfpflow.signals.rates import population_rates
 
 MECHANISMS = Path("build/mechanisms")

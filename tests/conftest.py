@@ -56,8 +56,8 @@ def _is_current_nestml_build(folder: Path, model_file: Path, module: str) -> boo
 def nestml_module_dir(tmp_path_factory) -> Path:
     """Our NESTML module: the workflow's build/nestml if it is current, else built once."""
     pytest.importorskip("pynestml")
-    from lfpflow.pointneuron.nestml_build import build_nest_module
     from lfpflow.pointneuron.catalogue import NESTML_MODULE
+    from lfpflow.pointneuron.nestml_build import build_nest_module
 
     model_file = REPO / "nestml" / "izhikevich2007_cond.nestml"
     prebuilt = REPO / "build" / "nestml"

@@ -19,9 +19,8 @@ import numpy as np
 import pytest
 import yaml
 
-from lfpflow.multicompartment import groundtruth
-from lfpflow.multicompartment import kernels
 from lfpflow.config import ConfigError, load_yaml, resolve_config
+from lfpflow.multicompartment import groundtruth, kernels
 
 REPO = Path(__file__).resolve().parents[1]
 MOD_DIR = REPO / "mod"

@@ -23,8 +23,8 @@ import h5py
 import numpy as np
 import pytest
 
-from lfpflow.multicompartment import kernels
 from lfpflow.io import config_sha256
+from lfpflow.multicompartment import kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 MOD_DIR = ROOT / "mod"

@@ -15,8 +15,8 @@ import pytest
 
 from lfpflow import io
 from lfpflow.pointneuron import single_neuron as sn
-from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
 from lfpflow.pointneuron.catalogue import get_model
+from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
 
 REPO = Path(__file__).resolve().parents[1]
 DT = 0.0625  # ms, the project's default resolution (2^-4)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from lfpflow.signals.analysis import power_spectrum, spectral_summary
 from lfpflow.config import ConfigError, resolve_config
 from lfpflow.figures.signals import sweep_figure
+from lfpflow.signals.analysis import power_spectrum, spectral_summary
 from lfpflow.sweep import (
     format_value,
     kernel_hash,

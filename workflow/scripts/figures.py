@@ -4,8 +4,8 @@ from pathlib import Path
 
 from lfpflow import io
 from lfpflow.figures import signals as plotting
-from lfpflow.multicompartment.kernels import load_kernels
 from lfpflow.logs import log_to
+from lfpflow.multicompartment.kernels import load_kernels
 from lfpflow.pointneuron.network import read_spikes
 from lfpflow.signals.rates import read_rates
 

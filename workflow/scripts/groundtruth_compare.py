@@ -9,9 +9,9 @@ import json
 import numpy as np
 
 from lfpflow import io
-from lfpflow.signals.comparison import compare_all, meets_targets
-from lfpflow.multicompartment.groundtruth import check_groundtruth_config
 from lfpflow.logs import log_to
+from lfpflow.multicompartment.groundtruth import check_groundtruth_config
+from lfpflow.signals.comparison import compare_all, meets_targets
 
 log = log_to(snakemake.log[0], "groundtruth_compare")
 config = snakemake.params.config

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from lfpflow import io
 from lfpflow.figures.groundtruth import overlay_figure, r2_depth_figure
-from lfpflow.logs import log_to
 from lfpflow.figures.signals import save_figure
+from lfpflow.logs import log_to
 
 log = log_to(snakemake.log[0], "groundtruth_figures")
 config = snakemake.params.config

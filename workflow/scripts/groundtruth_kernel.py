@@ -10,6 +10,7 @@ network's time-averaged potential where the pathway's synapses are
 import json
 from pathlib import Path
 
+from lfpflow.logs import log_to
 from lfpflow.multicompartment.groundtruth import (
     check_groundtruth_config,
     groundtruth_kernel_config,
@@ -17,7 +18,6 @@ from lfpflow.multicompartment.groundtruth import (
     read_spikes_file,
 )
 from lfpflow.multicompartment.kernels import compute_kernel, write_kernel
-from lfpflow.logs import log_to
 
 post, pre = snakemake.wildcards.post, snakemake.wildcards.pre
 log = log_to(snakemake.log[0], f"groundtruth_kernel_{post}_{pre}")

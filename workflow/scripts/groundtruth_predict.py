@@ -6,7 +6,7 @@ by lfpflow.signals.forward.compute_signals; writes groundtruth/predicted.h5.
 
 import json
 
-from lfpflow.signals.forward import compute_signals
+from lfpflow.logs import log_to
 from lfpflow.multicompartment.groundtruth import (
     check_groundtruth_config,
     mean_rates_Hz,
@@ -14,7 +14,7 @@ from lfpflow.multicompartment.groundtruth import (
     write_signals_file,
 )
 from lfpflow.multicompartment.kernels import load_kernels
-from lfpflow.logs import log_to
+from lfpflow.signals.forward import compute_signals
 from lfpflow.signals.rates import population_rates
 
 log = log_to(snakemake.log[0], "groundtruth_predict")

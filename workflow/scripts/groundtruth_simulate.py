@@ -6,6 +6,7 @@ the MC network, per postsynaptic population under contributions/<post>).
 
 from pathlib import Path
 
+from lfpflow.logs import log_to
 from lfpflow.multicompartment.groundtruth import (
     check_groundtruth_config,
     head_signals,
@@ -15,7 +16,6 @@ from lfpflow.multicompartment.groundtruth import (
     write_signals_file,
     write_spikes_file,
 )
-from lfpflow.logs import log_to
 
 log = log_to(snakemake.log[0], "groundtruth_simulate")
 config = snakemake.params.config

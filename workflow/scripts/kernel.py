@@ -5,8 +5,8 @@ Writes ``kernels/<post>_<pre>.h5`` (see lfpflow.multicompartment.kernels.write_k
 
 from pathlib import Path
 
-from lfpflow.multicompartment.kernels import compute_kernel, write_kernel
 from lfpflow.logs import log_to
+from lfpflow.multicompartment.kernels import compute_kernel, write_kernel
 
 post, pre = snakemake.wildcards.post, snakemake.wildcards.pre
 log = log_to(snakemake.log[0], f"kernel_{post}_{pre}")

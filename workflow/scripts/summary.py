@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from lfpflow import io
-from lfpflow.signals.analysis import summarise
 from lfpflow.logs import log_to
 from lfpflow.pointneuron.network import read_spikes
+from lfpflow.signals.analysis import summarise
 
 log = log_to(snakemake.log[0], "summary")
 config = snakemake.params.config

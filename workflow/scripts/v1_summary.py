@@ -2,8 +2,8 @@
 
 import json
 
-from lfpflow.signals.analysis import read_benchmark
 from lfpflow.logs import log_to
+from lfpflow.signals.analysis import read_benchmark
 from lfpflow.v1 import EXPERIMENTS
 from lfpflow.v1.experiments import summarise
 

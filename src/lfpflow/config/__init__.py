@@ -13,12 +13,15 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
+from lfpflow.config.schema import (
+    ConfigError,
+    coerce_text_values,
+    load_schema,
+    load_yaml,  # noqa: F401  (re-exported)
+    validate_schema,
+)
 from lfpflow.pointneuron.catalogue import get_model
 
 #: Weight keys, one per kind of synapse (see lfpflow.pointneuron.catalogue).
@@ -27,150 +30,6 @@ WEIGHT_KEYS = ("weight_pA", "weight_nS", "weight_mV")
 #: Folders under results/ that are not runs (shared kernels, sweep tables, the
 #: V1 and single-neuron targets), so no run may take their name.
 RESERVED_RUN_NAMES = ("kernels", "sweeps", "v1", "neurons")
-
-#: Folder holding the JSON schemas (the repository's workflow/schemas).
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or out of range."""
-
-
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML file into a dict (an empty file gives ``{}``)."""
-    with open(path) as handle:
-        content = yaml.safe_load(handle)
-    return content or {}
-
-
-def load_schema(schema_dir: str | Path = SCHEMA_DIR) -> dict[str, Any]:
-    """The full configuration schema, with section schemas inlined.
-
-    ``config.schema.yaml`` describes the LFP pipeline; every other
-    ``<section>.schema.yaml`` in ``schema_dir`` (``v1``, ``groundtruth``, ...)
-    describes the top-level section ``<section>`` and is inlined as its
-    property, with ``default: {}`` so that its defaults are filled in when the
-    section is absent.
-    """
-    schema_dir = Path(schema_dir)
-    schema = load_yaml(schema_dir / "config.schema.yaml")
-    for section_path in sorted(schema_dir.glob("*.schema.yaml")):
-        section = section_path.name.removesuffix(".schema.yaml")
-        if section == "config":
-            continue
-        section_schema = load_yaml(section_path)
-        section_schema.pop("$schema", None)
-        section_schema.setdefault("default", {})
-        schema["properties"][section] = section_schema
-    return schema
-
-
-def _extend_with_defaults(validator_class: type) -> type:
-    """A validator class that fills in ``default`` values while validating.
-
-    Defaults are inserted before the sub-schema is validated, so nested
-    objects with ``default: {}`` get their own defaults filled in too.
-    """
-    validate_properties = validator_class.VALIDATORS["properties"]
-
-    def set_defaults(validator, properties, instance, schema):
-        if isinstance(instance, dict):
-            for name, subschema in properties.items():
-                if "default" in subschema and name not in instance:
-                    instance[name] = copy.deepcopy(subschema["default"])
-        yield from validate_properties(validator, properties, instance, schema)
-
-    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
-
-
-_FillingValidator = _extend_with_defaults(jsonschema.Draft7Validator)
-
-
-def _key(path: Any) -> str:
-    parts = [str(part) if not isinstance(part, int) else f"[{part}]" for part in path]
-    return ".".join(parts).replace(".[", "[") or "<root>"
-
-
-def _describe(error: jsonschema.ValidationError) -> str:
-    key = _key(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(error.schema.get("properties", {}))
-        unexpected = sorted(set(error.instance) - set(allowed))
-        if allowed:
-            names = ", ".join(f"'{_key([*error.absolute_path, u])}'" for u in unexpected)
-            return f"unknown config key {names}; allowed keys here: {', '.join(allowed)}"
-    if error.validator == "enum":
-        return (
-            f"config key '{key}': {error.instance!r} is not allowed; "
-            f"allowed values: {', '.join(map(repr, error.validator_value))}"
-        )
-    if error.validator == "required":
-        return f"config key '{key}': {error.message}"
-    if error.validator == "pattern" and error.absolute_path:
-        return f"config key '{key}': {error.instance!r} does not match {error.validator_value!r}"
-    if error.validator == "propertyNames":
-        return f"config key '{key}': invalid name {error.instance!r} ({error.message})"
-    return f"config key '{key}': {error.message}"
-
-
-def _schema_at(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``schema`` with a local ``$ref`` (``#/definitions/...``) followed."""
-    while isinstance(schema, Mapping) and "$ref" in schema:
-        node: Any = root
-        for part in schema["$ref"].removeprefix("#/").split("/"):
-            node = node[part]
-        schema = node
-    return schema
-
-
-def coerce_text_values(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
-    """``value`` with text read as YAML wherever the schema wants no text.
-
-    ``snakemake --config 'groundtruth={scale: 0.1}'`` hands nested values over
-    as text ('0.1'); read as YAML they are what the user wrote. Text where the
-    schema allows text, and text that does not parse, stay as they are (the
-    validator then names the key).
-    """
-    schema = _schema_at(schema, root)
-    if not isinstance(schema, Mapping):
-        return value
-    if isinstance(value, str):
-        types = schema.get("type")
-        types = [types] if isinstance(types, str) else list(types or [])
-        if types and "string" not in types:
-            try:
-                parsed = yaml.safe_load(value)
-            except yaml.YAMLError:
-                return value
-            return value if isinstance(parsed, str) else parsed
-        return value
-    if isinstance(value, dict):
-        properties = schema.get("properties", {})
-        extra = schema.get("additionalProperties")
-        for key in list(value):
-            sub = properties.get(key, extra if isinstance(extra, Mapping) else None)
-            if sub is not None:
-                value[key] = coerce_text_values(value[key], sub, root)
-        return value
-    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
-        return [coerce_text_values(item, schema["items"], root) for item in value]
-    return value
-
-
-def validate_schema(config: dict[str, Any], schema: Mapping[str, Any] | None = None) -> None:
-    """Validate ``config`` in place against the schema, filling defaults.
-
-    Raises
-    ------
-    ConfigError
-        Listing every violation, each naming its key.
-    """
-    schema = load_schema() if schema is None else schema
-    validator = _FillingValidator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(map(_describe, errors)))
-
 
 def pathway_key(post: str, pre: str) -> str:
     """The pathway key ``"<post>:<pre>"`` (LFPykernels' ``'Y:X'``)."""
@@ -465,17 +324,13 @@ def _consistency_problems(config: Mapping[str, Any]) -> Iterator[str]:
     yield from problems
 
 
-def resolve_config(
-    config: Mapping[str, Any], schema_dir: str | Path = SCHEMA_DIR
-) -> dict[str, Any]:
+def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a configuration, fill defaults and check consistency.
 
     Parameters
     ----------
     config : Mapping
         Raw configuration (e.g. from YAML); not modified.
-    schema_dir : path-like
-        Folder with ``config.schema.yaml`` (and the section schemas).
 
     Returns
     -------
@@ -489,7 +344,7 @@ def resolve_config(
         allowed values.
     """
     resolved = copy.deepcopy(dict(config))
-    schema = load_schema(schema_dir)
+    schema = load_schema()
     resolved = coerce_text_values(resolved, schema, schema)
     validate_schema(resolved, schema)
     problems = list(_consistency_problems(resolved))
@@ -500,7 +355,7 @@ def resolve_config(
         # the workflow before anything runs (lazy import: sweep imports config)
         from lfpflow.sweep import sweep_points
 
-        sweep_points(resolved, lambda point: resolve_config(point, schema_dir))
+        sweep_points(resolved, resolve_config)
     return resolved
 
 

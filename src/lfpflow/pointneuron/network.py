@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from lfpflow import io
-from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
 from lfpflow.pointneuron.catalogue import NESTML_MODULE, NeuronModel, get_model
+from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
 
 #: Largest seed NEST accepts for ``rng_seed``.
 _NEST_MAX_SEED = 2**31 - 1

@@ -55,8 +55,8 @@ import numpy as np
 
 from lfpflow import io
 from lfpflow.config import sorted_keys
-from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
 from lfpflow.pointneuron.catalogue import NESTML_MODULE, NeuronModel, get_model
+from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
 
 log = logging.getLogger(__name__)
 
