@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from lfpflow.config import ConfigError, load_yaml, resolve_config
-from lfpflow.multicompartment import groundtruth, kernels
+from lfpflow.multicompartment import cells, groundtruth, kernels
 
 REPO = Path(__file__).resolve().parents[1]
 MOD_DIR = REPO / "mod"
@@ -37,7 +37,7 @@ def _tiny_config(seed: int = 12345, **groundtruth_overrides) -> dict:
 
 @pytest.fixture(scope="module")
 def mechanisms_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return kernels.compile_mechanisms(MOD_DIR, tmp_path_factory.mktemp("nrn") / "mechanisms")
+    return cells.compile_mechanisms(MOD_DIR, tmp_path_factory.mktemp("nrn") / "mechanisms")
 
 
 @pytest.fixture(scope="module")

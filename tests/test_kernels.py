@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from lfpflow.io import config_sha256
-from lfpflow.multicompartment import kernels
+from lfpflow.multicompartment import cells, kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 MOD_DIR = ROOT / "mod"
@@ -154,7 +154,7 @@ def _run_worker(*args: str) -> None:
 @pytest.fixture(scope="module")
 def mechanisms_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """mod/ compiled once for this module (in the pytest process: no NEURON import)."""
-    return kernels.compile_mechanisms(MOD_DIR, tmp_path_factory.mktemp("nrn") / "mechanisms")
+    return cells.compile_mechanisms(MOD_DIR, tmp_path_factory.mktemp("nrn") / "mechanisms")
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,7 @@ def test_compile_mechanisms_reports_nrnivmodl_errors(tmp_path: Path) -> None:
     (mod_dir / "Broken.mod").write_text("NEURON { POINT_PROCESS Broken }\nBREAKPOINT { i = }\n")
     build_dir = tmp_path / "build"
     with pytest.raises(RuntimeError, match="nrnivmodl failed"):
-        kernels.compile_mechanisms(mod_dir, build_dir)
+        cells.compile_mechanisms(mod_dir, build_dir)
     assert not build_dir.exists()
     assert list(tmp_path.iterdir()) == [mod_dir], "a failed build left files behind"
 
@@ -209,7 +209,7 @@ def test_synapse_current_is_the_analytic_double_exponential(
     with np.load(out) as data:
         t_ms = data["t_ms"]
         v_mV = data["v_mV"]
-        currents = {name: data[name] for name in kernels.REQUIRED_MECHANISMS}
+        currents = {name: data[name] for name in cells.REQUIRED_MECHANISMS}
 
     t_peak = (
         SYN_TAU1_MS * SYN_TAU2_MS / (SYN_TAU2_MS - SYN_TAU1_MS) * np.log(SYN_TAU2_MS / SYN_TAU1_MS)
@@ -525,13 +525,13 @@ def _kernels_worker(mechanisms_dir: str, jobs_json: str, out: str) -> None:
 def _synapse_worker(mechanisms_dir: str, out: str) -> None:
     from neuron import h
 
-    kernels.load_mechanisms(Path(mechanisms_dir))
+    cells.load_mechanisms(Path(mechanisms_dir))
     h.load_file("stdrun.hoc")
     soma = h.Section(name="soma")
     soma.L = soma.diam = 10.0
     soma.insert("pas")
     synapses, netcons, currents = [], [], {}
-    for name in kernels.REQUIRED_MECHANISMS:
+    for name in cells.REQUIRED_MECHANISMS:
         synapse = getattr(h, name)(soma(0.5))
         synapse.tau1, synapse.tau2 = SYN_TAU1_MS, SYN_TAU2_MS
         netcon = h.NetCon(None, synapse)

@@ -7,7 +7,8 @@ import copy
 import numpy as np
 import pytest
 
-from lfpflow.pointneuron.network import nest_seed, read_spikes, simulate_network, write_spikes
+from lfpflow.pointneuron.network import nest_seed, simulate_network
+from lfpflow.signals.spikes import read_spikes, write_spikes
 
 pytestmark = pytest.mark.slow
 

@@ -1,9 +1,10 @@
-"""Command line: ``lfpflow inspect FILE`` and ``lfpflow validate CONFIG``.
+"""Command line: ``lfpflow inspect FILE``, ``lfpflow validate CONFIG...``, ``lfpflow config``.
 
 ``inspect`` lists every dataset of an lfpflow HDF5 file with its shape, dtype
-and units, and the root attributes (provenance); ``validate`` checks a
-configuration file against the schema and prints the resolved configuration
-or the problems, naming each key.
+and units, and the root attributes (provenance); ``validate`` merges one or more
+configuration overlays over the defaults, checks the result and prints the
+resolved configuration or the problems, naming each key; ``config`` prints the
+complete default configuration (with overlays merged over it, if given).
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ def _inspect(path: str) -> int:
     return 0
 
 
-def _validate(path: str) -> int:
-    from lfpflow.config import ConfigError, load_yaml, resolve_config
+def _validate(paths: Sequence[str]) -> int:
+    from lfpflow.config import ConfigError, load_config
 
     try:
-        resolved = resolve_config(load_yaml(path))
+        resolved = load_config(*paths)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
@@ -51,13 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     inspect = commands.add_parser("inspect", help="list datasets, units and provenance of a file")
     inspect.add_argument("file")
-    validate = commands.add_parser("validate", help="validate a configuration file")
-    validate.add_argument("config")
+    validate = commands.add_parser(
+        "validate", help="validate configuration overlays (merged in order over the defaults)"
+    )
+    validate.add_argument("config", nargs="+")
+    show = commands.add_parser(
+        "config", help="print the complete configuration: the defaults with any overlays merged"
+    )
+    show.add_argument("config", nargs="*")
     args = parser.parse_args(argv)
     try:
         if args.command == "inspect":
             return _inspect(args.file)
-        return _validate(args.config)
+        return _validate(args.config)  # `config` and `validate` print the same
     except BrokenPipeError:
         # output piped into `head` and the like: stop quietly, as Unix tools do
         sys.stderr.close()

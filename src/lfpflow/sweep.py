@@ -35,11 +35,19 @@ from typing import Any
 
 import yaml
 
-from lfpflow.config import ConfigError, stage_config
+from lfpflow.config import ConfigError, overlay_of, stage_config
 from lfpflow.io import atomic_path, config_sha256
 
 #: Top-level sections whose keys may be swept.
-SWEEPABLE_SECTIONS = ("seed", "simulation", "network", "kernels", "forward", "analysis")
+SWEEPABLE_SECTIONS = (
+    "seed",
+    "simulation",
+    "populations",
+    "network",
+    "kernels",
+    "forward",
+    "analysis",
+)
 
 #: Keys that decide which outputs (figures) exist; they must be the same for
 #: every point, so they cannot be swept.
@@ -349,8 +357,9 @@ def _csv_value(value: Any) -> Any:
 def write_run_config(path: str | Path, config: Mapping[str, Any], *, kernels_dir: str) -> None:
     """Write a run's resolved configuration and link its kernels.
 
-    ``config.yaml`` is a complete configuration: ``snakemake --configfile
-    <it>`` reruns the run on its own. Beside it, ``kernels`` becomes a relative
+    ``config.yaml`` is a complete configuration (with ``null`` for any key of
+    the defaults the run removed): ``snakemake --configfile <it>`` reruns the
+    run on its own. Beside it, ``kernels`` becomes a relative
     symbolic link to ``kernels_dir`` (the shared ``results/kernels/<hash>/``),
     so the run folder shows the kernels it used. A real ``kernels`` folder
     (written by an older lfpflow) is left alone.
@@ -370,7 +379,7 @@ def write_run_config(path: str | Path, config: Mapping[str, Any], *, kernels_dir
         f"# Kernels: {kernels_dir}/ (hash of the 'kernels' stage configuration).\n"
     )
     with atomic_path(path) as temporary:
-        temporary.write_text(header + yaml.safe_dump(dict(config), sort_keys=False))
+        temporary.write_text(header + yaml.safe_dump(overlay_of(config), sort_keys=False))
     link = path.parent / "kernels"
     if link.exists() and not link.is_symlink():
         return

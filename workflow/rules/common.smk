@@ -1,6 +1,7 @@
-# Configuration: validated against src/lfpflow/config/schemas/*.schema.yaml with defaults
-# filled in, before any rule runs. A --configfile replaces config/config.yaml
-# (it is a complete description of a run); --config KEY=VALUE overrides keys.
+# Configuration: config/config.yaml, any --configfile merged over it (Snakemake
+# merges mappings key by key and replaces lists), --config KEY=VALUE on top; the
+# result is an overlay over the schema's defaults (src/lfpflow/config/schemas/),
+# resolved and checked by lfpflow.config.resolve_config before any rule runs.
 #
 # Runs: without a `sweep`, one run in results/<run_name>/; with one, a run per
 # point in results/<run_name>/<label>-<hash>/ (lfpflow.sweep). Run-level rules
@@ -17,15 +18,14 @@ from lfpflow.pointneuron.catalogue import uses_nestml
 from lfpflow.sweep import kernel_hash, sweep_points
 
 
-if not workflow.overwrite_configfiles:
 
-    configfile: "config/config.yaml"
+configfile: "config/config.yaml"
 
 
 try:
     _resolved = resolve_config(config)
     SWEEP_POINTS = (
-        sweep_points(_resolved, lambda point: resolve_config(point))
+        sweep_points(_resolved, resolve_config)
         if _resolved["sweep"]
         else []
     )
@@ -38,7 +38,7 @@ config.update(_resolved)
 RUN = f"results/{config['run_name']}"
 LOGS = f"logs/{config['run_name']}"
 BENCHMARKS = f"benchmarks/{config['run_name']}"
-POPULATIONS = list(config["network"]["populations"])
+POPULATIONS = list(config["populations"])
 
 # run folder below results/ -> its resolved configuration
 if SWEEP_POINTS:
@@ -88,6 +88,6 @@ def kernel_stage_config(wildcards):
 
 def run_needs_nestml(wildcards):
     # our NESTML models (Izhikevich 2007) are compiled into build/nestml first
-    populations = RUNS[wildcards.run]["network"]["populations"].values()
+    populations = RUNS[wildcards.run]["populations"].values()
     return ["build/nestml"] if uses_nestml([p["model"] for p in populations]) else []
 

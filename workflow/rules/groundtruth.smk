@@ -4,12 +4,9 @@
 # Every rule gets as params the config scope it depends on (seed,
 # simulation.dt_ms, kernels, groundtruth, forward), keys sorted.
 
-from lfpflow.config import config_scope
-from lfpflow.multicompartment.groundtruth import GROUNDTRUTH_SCOPE
-
-GROUNDTRUTH_CONFIG = config_scope(config, *GROUNDTRUTH_SCOPE)
+GROUNDTRUTH_CONFIG = stage_config(config, "groundtruth")
 GROUNDTRUTH = f"{RUN}/groundtruth"
-GROUNDTRUTH_POPULATIONS = sorted(config["kernels"]["populations"])
+GROUNDTRUTH_POPULATIONS = sorted(config["populations"])
 GROUNDTRUTH_KERNELS = [
     f"{GROUNDTRUTH}/kernels/{post}_{pre}.h5"
     for post in GROUNDTRUTH_POPULATIONS
@@ -17,7 +14,7 @@ GROUNDTRUTH_KERNELS = [
 ]
 GROUNDTRUTH_FIGURES = [f"{GROUNDTRUTH}/figures/{name}.png" for name in ("overlay", "r2_depth")]
 GROUNDTRUTH_MORPHOLOGIES = sorted(
-    {f"morphologies/{pop['morphology']}" for pop in config["kernels"]["populations"].values()}
+    {f"morphologies/{pop['cell']['morphology']}" for pop in config["populations"].values()}
 )
 
 

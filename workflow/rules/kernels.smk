@@ -17,7 +17,7 @@ rule kernel:
     input:
         mechanisms="build/mechanisms",
         morphologies=lambda wildcards: [
-            f"morphologies/{KERNEL_CONFIGS[wildcards.khash]['kernels']['populations'][name]['morphology']}"
+            f"morphologies/{KERNEL_CONFIGS[wildcards.khash]['populations'][name]['cell']['morphology']}"
             for name in (wildcards.post, wildcards.pre)
         ],
     output:

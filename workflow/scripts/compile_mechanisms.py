@@ -7,7 +7,7 @@ Expects ``snakemake.input`` to be the ``.mod`` files (or their folder) and
 from pathlib import Path
 
 from lfpflow.logs import log_to
-from lfpflow.multicompartment.kernels import compile_mechanisms
+from lfpflow.multicompartment.cells import compile_mechanisms
 
 log = log_to(snakemake.log[0], "compile_mechanisms")
 first_input = Path(snakemake.input[0])

@@ -6,8 +6,8 @@ from lfpflow import io
 from lfpflow.figures import signals as plotting
 from lfpflow.logs import log_to
 from lfpflow.multicompartment.kernels import load_kernels
-from lfpflow.pointneuron.network import read_spikes
 from lfpflow.signals.rates import read_rates
+from lfpflow.signals.spikes import read_spikes
 
 log = log_to(snakemake.log[0], "figures")
 config = snakemake.params.config

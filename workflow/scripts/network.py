@@ -1,7 +1,8 @@
 """Rule network: simulate the point-neuron network, write spikes.h5."""
 
 from lfpflow.logs import log_to
-from lfpflow.pointneuron.network import simulate_network, write_spikes
+from lfpflow.pointneuron.network import simulate_network
+from lfpflow.signals.spikes import write_spikes
 
 log = log_to(snakemake.log[0], "network")
 config = snakemake.params.config

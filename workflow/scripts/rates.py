@@ -1,8 +1,8 @@
 """Rule rates: population spike counts per bin of width dt, written to rates.h5."""
 
 from lfpflow.logs import log_to
-from lfpflow.pointneuron.network import read_spikes
 from lfpflow.signals.rates import population_rates, write_rates
+from lfpflow.signals.spikes import read_spikes
 
 log = log_to(snakemake.log[0], "rates")
 spikes = read_spikes(snakemake.input[0])

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from lfpflow import io
 from lfpflow.logs import log_to
-from lfpflow.pointneuron.network import read_spikes
 from lfpflow.signals.analysis import summarise
+from lfpflow.signals.spikes import read_spikes
 
 log = log_to(snakemake.log[0], "summary")
 config = snakemake.params.config

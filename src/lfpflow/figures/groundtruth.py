@@ -6,7 +6,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+#: Single-channel panels beside the LFP: title, signal, row of it shown, unit,
+#: key of its R² in comparison.json.
+_CHANNEL_PANELS = (
+    ("CDM z", "CDM", 2, "nA um", "CDM_z"),
+    ("EEG, first electrode", "EEG", 0, "uV", "EEG"),
+)
+
+#: Fraction of the contact spacing taken by the largest ground-truth deflection,
+#: so neighbouring LFP traces do not overlap.
+_TRACE_FILL = 0.9
 
 
 def overlay_figure(
@@ -34,63 +46,144 @@ def overlay_figure(
     dt_ms : float
         Sampling interval (ms).
     """
+    # the two LFPs may differ in length by a few samples; show what both have
     n = min(np.shape(truth["LFP"])[1], np.shape(predicted["LFP"])[1])
-    start = max(0, int(round(window_ms[0] / dt_ms)))
-    stop = min(n, max(start + 2, int(round(window_ms[1] / dt_ms))))
+    start, stop = _sample_range(window_ms, dt_ms, n)
     t = np.arange(start, stop) * dt_ms
     fig = Figure(figsize=(11, 7), layout="constrained")
     grid = fig.add_gridspec(2, 2, width_ratios=[1.3, 1])
-    ax = fig.add_subplot(grid[:, 0])
-    z = np.asarray(truth["z_um"])
-    lfp_t = np.asarray(truth["LFP"])[:, start:stop]
-    lfp_p = np.asarray(predicted["LFP"])[:, start:stop]
-    lfp_t = lfp_t - lfp_t.mean(axis=1, keepdims=True)
-    lfp_p = lfp_p - lfp_p.mean(axis=1, keepdims=True)
+    _plot_lfp_overlay(
+        fig.add_subplot(grid[:, 0]),
+        t,
+        np.asarray(truth["LFP"])[:, start:stop],
+        np.asarray(predicted["LFP"])[:, start:stop],
+        np.asarray(truth["z_um"]),
+        r2=None if comparison is None else comparison["LFP"]["r2"],
+    )
+    for row, (name, signal, channel, unit, key) in enumerate(_CHANNEL_PANELS):
+        _plot_channel_overlay(
+            fig.add_subplot(grid[row, 1]),
+            t,
+            np.asarray(truth[signal])[channel][start:stop],
+            np.asarray(predicted[signal])[channel][start:stop],
+            title=name,
+            unit=unit,
+            r2=None if comparison is None else comparison[key]["r2"][0],
+        )
+    return fig
+
+
+def _sample_range(window_ms: Sequence[float], dt_ms: float, n_samples: int) -> tuple[int, int]:
+    """Sample indices ``[start, stop)`` of a time window, clipped to the signal.
+
+    Parameters
+    ----------
+    window_ms : sequence of float
+        Start and end of the window (ms).
+    dt_ms : float
+        Sampling interval (ms).
+    n_samples : int
+        Length of the signal.
+
+    Returns
+    -------
+    tuple of int
+        ``start >= 0`` and ``stop <= n_samples``; at least two samples when the
+        signal has them, so a line can be drawn.
+    """
+    start = max(0, int(round(window_ms[0] / dt_ms)))
+    stop = min(n_samples, max(start + 2, int(round(window_ms[1] / dt_ms))))
+    return start, stop
+
+
+def _plot_lfp_overlay(
+    ax: Axes,
+    t: np.ndarray,
+    lfp_truth: np.ndarray,
+    lfp_predicted: np.ndarray,
+    z: np.ndarray,
+    *,
+    r2: Sequence[float] | None,
+) -> None:
+    """LFP of every contact, ground truth and prediction, each offset by its depth.
+
+    Both are scaled by the same factor, so that the largest ground-truth
+    deflection takes :data:`_TRACE_FILL` of the contact spacing; their
+    amplitudes stay comparable.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Panel to draw in.
+    t : numpy.ndarray
+        Times of the samples (ms).
+    lfp_truth, lfp_predicted : numpy.ndarray
+        LFP (mV), contacts x samples, over ``t``.
+    z : numpy.ndarray
+        Contact depths (um).
+    r2 : sequence of float, optional
+        R² of each contact, printed at the end of its traces.
+    """
+    # the mean is removed: the offsets must not hide the waveforms
+    lfp_truth = lfp_truth - lfp_truth.mean(axis=1, keepdims=True)
+    lfp_predicted = lfp_predicted - lfp_predicted.mean(axis=1, keepdims=True)
     spacing = np.min(np.abs(np.diff(z))) if z.size > 1 else 100.0
-    scale = np.abs(lfp_t).max() or 1.0
+    scale = np.abs(lfp_truth).max() or 1.0  # a flat ground truth is drawn unscaled
     for i, depth in enumerate(z):
         ax.plot(
             t,
-            depth + lfp_t[i] / scale * spacing * 0.9,
+            depth + lfp_truth[i] / scale * spacing * _TRACE_FILL,
             color="k",
             lw=0.8,
             label="MC ground truth" if i == 0 else None,
         )
         ax.plot(
             t,
-            depth + lfp_p[i] / scale * spacing * 0.9,
+            depth + lfp_predicted[i] / scale * spacing * _TRACE_FILL,
             color="tab:red",
             lw=0.8,
             label="kernel prediction" if i == 0 else None,
         )
-        if comparison is not None:
-            ax.text(t[-1], depth, f" R²={comparison['LFP']['r2'][i]:.2f}", fontsize=7, va="center")
+        if r2 is not None:
+            ax.text(t[-1], depth, f" R²={r2[i]:.2f}", fontsize=7, va="center")
     ax.set_xlabel("t (ms)")
     ax.set_ylabel("contact depth (um)")
-    ax.set_title(f"LFP (mean removed; scale bar: {scale:.3g} mV = {0.9 * spacing:.0f} um)")
+    ax.set_title(f"LFP (mean removed; scale bar: {scale:.3g} mV = {_TRACE_FILL * spacing:.0f} um)")
     ax.legend(loc="upper left", fontsize=8)
-    for row, (name, data_t, data_p, unit) in enumerate(
-        [
-            ("CDM z", np.asarray(truth["CDM"])[2], np.asarray(predicted["CDM"])[2], "nA um"),
-            (
-                "EEG, first electrode",
-                np.asarray(truth["EEG"])[0],
-                np.asarray(predicted["EEG"])[0],
-                "uV",
-            ),
-        ]
-    ):
-        axis = fig.add_subplot(grid[row, 1])
-        axis.plot(t, data_t[start:stop] - data_t[start:stop].mean(), color="k", lw=0.8)
-        axis.plot(t, data_p[start:stop] - data_p[start:stop].mean(), color="tab:red", lw=0.8)
-        title = name
-        if comparison is not None:
-            key = "CDM_z" if row == 0 else "EEG"
-            title += f" (R² = {comparison[key]['r2'][0]:.2f})"
-        axis.set_title(title)
-        axis.set_ylabel(f"{unit} (mean removed)")
-        axis.set_xlabel("t (ms)")
-    return fig
+
+
+def _plot_channel_overlay(
+    ax: Axes,
+    t: np.ndarray,
+    truth: np.ndarray,
+    predicted: np.ndarray,
+    *,
+    title: str,
+    unit: str,
+    r2: float | None,
+) -> None:
+    """One channel, ground truth and prediction, each with its mean removed.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Panel to draw in.
+    t : numpy.ndarray
+        Times of the samples (ms).
+    truth, predicted : numpy.ndarray
+        The channel over ``t``, in ``unit``.
+    title : str
+        Name of the channel.
+    unit : str
+        Unit of the channel (e.g. ``nA um`` for the CDM, ``uV`` for the EEG).
+    r2 : float, optional
+        R² of the prediction, added to the title.
+    """
+    ax.plot(t, truth - truth.mean(), color="k", lw=0.8)
+    ax.plot(t, predicted - predicted.mean(), color="tab:red", lw=0.8)
+    ax.set_title(title if r2 is None else f"{title} (R² = {r2:.2f})")
+    ax.set_ylabel(f"{unit} (mean removed)")
+    ax.set_xlabel("t (ms)")
 
 
 def r2_depth_figure(comparison: Mapping[str, Any], z_um: Sequence[float]) -> Figure:

@@ -7,7 +7,6 @@ writes it atomically.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -17,17 +16,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lfpflow import io  # noqa: E402
+# save_figure (default dpi 120) lives in lfpflow.figures; re-exported here for the
+# workflow scripts that call it as lfpflow.figures.signals.save_figure.
+from lfpflow.figures import save_figure as save_figure  # noqa: E402
 from lfpflow.signals import analysis  # noqa: E402
 
 POPULATION_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
-
-
-def save_figure(figure: Figure, path: str | Path, *, dpi: int = 120) -> None:
-    """Save a figure as PNG atomically and close it."""
-    with io.atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=dpi, format="png", metadata={"Software": None})
-    plt.close(figure)
 
 
 def _colour(index: int) -> str:

@@ -361,7 +361,7 @@ def poisson_times(
 
 
 def _load_neuron(mechanisms_dir: Path) -> Any:
-    from lfpflow.multicompartment.kernels import define_cell_template, load_mechanisms
+    from lfpflow.multicompartment.cells import define_cell_template, load_mechanisms
 
     load_mechanisms(Path(mechanisms_dir))
     define_cell_template()
@@ -378,7 +378,7 @@ def _cell_arguments(
     tstop_ms: float,
     celsius: float,
 ) -> dict[str, Any]:
-    from lfpflow.multicompartment.kernels import CELL_TEMPLATE_NAME
+    from lfpflow.multicompartment.cells import CELL_TEMPLATE_NAME
 
     cell = kernel_config["cell"]
     return {

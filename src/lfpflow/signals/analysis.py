@@ -203,7 +203,7 @@ def summarise(
 
     Parameters
     ----------
-    spikes : lfpflow.pointneuron.network.NetworkSpikes
+    spikes : lfpflow.signals.spikes.NetworkSpikes
         The network's spikes.
     signals : Mapping
         ``t_ms`` and channels x time arrays (``LFP``, ``CDM``, ``EEG``, ...).

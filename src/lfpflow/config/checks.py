@@ -1,0 +1,471 @@
+"""Consistency rules that span fields, one function per configuration section.
+
+The schema (``schemas/*.schema.yaml``) checks types, ranges, required and
+unknown keys and holds every default. What it cannot express, a relation
+between two values (a transient shorter than the run, a weight in the units of
+the target model, a pathway between declared populations, ...), is checked
+here, once, on the resolved configuration. Every message names the key.
+Stage code receives a configuration that passed these checks and does not
+check it again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+#: Weight keys, one per kind of synapse (see lfpflow.pointneuron.catalogue).
+WEIGHT_KEYS = ("weight_pA", "weight_nS", "weight_mV")
+
+#: Folders under results/ that are not runs (shared kernels, sweep tables, the
+#: V1 and single-neuron targets), so no run may take their name.
+RESERVED_RUN_NAMES = ("kernels", "sweeps", "v1", "neurons")
+
+Problems = list[str]
+
+
+def _require(condition: bool, key: str, message: str, problems: Problems) -> None:
+    if not condition:
+        problems.append(f"config key '{key}': {message}")
+
+
+def _is_power_of_two_ms(dt_ms: float) -> bool:
+    exponent = math.log2(dt_ms)
+    return exponent == round(exponent) and exponent <= 0
+
+
+def _names(names: Any) -> str:
+    return ", ".join(names)
+
+
+def _unknown_population(key: str, name: str, populations: list[str]) -> str:
+    return (
+        f"config key '{key}': {name!r} is not a population; "
+        f"allowed values: {_names(populations)}"
+    )
+
+
+def weight_problems(item: Mapping[str, Any], model: Any, key: str) -> Problems:
+    """The weight of a connection or input must use the units of the target model."""
+    given = [k for k in WEIGHT_KEYS if k in item]
+    if given == [model.weight_key]:
+        return []
+    if not given:
+        return [
+            f"config key '{key}.{model.weight_key}': missing (model '{model.name}' has "
+            f"{model.synapse}-based synapses)"
+        ]
+    return [
+        f"config key '{key}.{k}': model '{model.name}' has {model.synapse}-based synapses; "
+        f"use {model.weight_key} instead"
+        for k in given
+        if k != model.weight_key
+    ] or [f"config key '{key}': give only one of {', '.join(given)}"]
+
+
+def check_run(config: Mapping[str, Any]) -> Problems:
+    """``run_name`` must not be a folder lfpflow uses itself."""
+    problems: Problems = []
+    _require(
+        config["run_name"] not in RESERVED_RUN_NAMES,
+        "run_name",
+        f"'{config['run_name']}' is a folder lfpflow uses itself; not allowed: "
+        + _names(RESERVED_RUN_NAMES),
+        problems,
+    )
+    return problems
+
+
+def check_simulation(config: Mapping[str, Any]) -> Problems:
+    """Transient shorter than the run; dt a power of two (NEST's integer tics)."""
+    sim = config["simulation"]
+    problems: Problems = []
+    _require(
+        sim["transient_ms"] < sim["tstop_ms"],
+        "simulation.transient_ms",
+        f"{sim['transient_ms']} must be smaller than simulation.tstop_ms ({sim['tstop_ms']})",
+        problems,
+    )
+    _require(
+        _is_power_of_two_ms(sim["dt_ms"]),
+        "simulation.dt_ms",
+        f"{sim['dt_ms']} must be a power of two not above 1 (e.g. 0.125, 0.0625) "
+        "so that NEST's integer tics_per_ms = 1/dt_ms is exact",
+        problems,
+    )
+    return problems
+
+
+def check_populations(config: Mapping[str, Any]) -> Problems:
+    """Each population's point-neuron parameters belong to its model."""
+    from lfpflow.pointneuron.catalogue import get_model  # data only, no simulator
+
+    problems: Problems = []
+    for name, population in config["populations"].items():
+        model = get_model(population["model"])  # the schema's enum checked the name
+        params = population["params"]
+        unknown = sorted(set(params) - set(model.parameters))
+        for key in unknown:
+            problems.append(
+                f"config key 'populations.{name}.params.{key}': not a parameter of "
+                f"model '{model.name}'; allowed: {_names(model.parameters)}"
+            )
+        if unknown:
+            continue
+        values = model.resolved_params(params)
+        if "V_th" in values and "V_reset" in values:
+            _require(
+                values["V_th"] > values["V_reset"],
+                f"populations.{name}.params.V_th",
+                f"{values['V_th']} mV must exceed V_reset ({values['V_reset']} mV)",
+                problems,
+            )
+    return problems
+
+
+def _connection_problems(config: Mapping[str, Any], models: Mapping[str, Any]) -> Problems:
+    problems: Problems = []
+    populations = list(config["populations"])
+    seen: set[tuple[str, str]] = set()
+    for index, conn in enumerate(config["network"]["connections"]):
+        key = f"network.connections[{index}]"
+        unknown = [role for role in ("pre", "post") if conn[role] not in populations]
+        for role in unknown:
+            problems.append(_unknown_population(f"{key}.{role}", conn[role], populations))
+        pair = (conn["pre"], conn["post"])
+        _require(pair not in seen, key, f"pathway {pair[0]}->{pair[1]} is listed twice", problems)
+        seen.add(pair)
+        if not unknown:
+            problems.extend(weight_problems(conn, models[conn["post"]], key))
+        needed = {"pairwise_bernoulli": "p", "ring_gaussian": "sigma_deg"}[conn["rule"]]
+        _require(needed in conn, f"{key}.{needed}", f"required by rule '{conn['rule']}'", problems)
+    return problems
+
+
+def _drive_problems(config: Mapping[str, Any], models: Mapping[str, Any]) -> Problems:
+    problems: Problems = []
+    populations = list(config["populations"])
+    drive = config["network"]["drive"]
+    for name, n_ext in drive["n_ext"].items():
+        if name not in populations:
+            problems.append(_unknown_population(f"network.drive.n_ext.{name}", name, populations))
+        elif n_ext > 0 and drive["nu_ext_Hz"] > 0:
+            problems.extend(weight_problems(drive, models[name], "network.drive"))
+    return problems
+
+
+def _protocol_problems(
+    protocol: Mapping[str, Any], key: str, model: Any, size: int, sim: Mapping[str, Any]
+) -> Problems:
+    problems: Problems = []
+    if protocol["type"] == "poisson":
+        problems.extend(weight_problems(protocol, model, key))
+    bad = [i for i in protocol.get("neurons", []) if i >= size]
+    _require(not bad, f"{key}.neurons", f"{bad} exceed the population size {size}", problems)
+    stop = protocol.get("stop_ms", sim["tstop_ms"])
+    _require(
+        protocol.get("start_ms", 0.0) < stop,
+        f"{key}.start_ms",
+        f"{protocol.get('start_ms', 0.0)} must be before stop_ms ({stop})",
+        problems,
+    )
+    if protocol["type"] == "white_noise" and "dt_ms" in protocol:
+        ratio = protocol["dt_ms"] / sim["dt_ms"]
+        _require(
+            abs(ratio - round(ratio)) < 1e-9,
+            f"{key}.dt_ms",
+            f"{protocol['dt_ms']} must be a multiple of simulation.dt_ms ({sim['dt_ms']})",
+            problems,
+        )
+    return problems
+
+
+def check_network(config: Mapping[str, Any]) -> Problems:
+    """Connections, drive and input protocols refer to populations, in their units."""
+    from lfpflow.pointneuron.catalogue import get_model  # data only, no simulator
+
+    populations = config["populations"]
+    models = {name: get_model(pop["model"]) for name, pop in populations.items()}
+    sim, net = config["simulation"], config["network"]
+    problems = _connection_problems(config, models) + _drive_problems(config, models)
+    _require(
+        net["delay_min_ms"] >= sim["dt_ms"],
+        "network.delay_min_ms",
+        f"{net['delay_min_ms']} ms must be >= simulation.dt_ms ({sim['dt_ms']} ms)",
+        problems,
+    )
+    for name, protocols in net["inputs"].items():
+        if name not in populations:
+            problems.append(_unknown_population(f"network.inputs.{name}", name, list(populations)))
+            continue
+        for index, protocol in enumerate(protocols):
+            key = f"network.inputs.{name}[{index}]"
+            size = populations[name]["size"]
+            problems.extend(_protocol_problems(protocol, key, models[name], size, sim))
+    return problems
+
+
+def _pathway_map_problems(kernels: Mapping[str, Any], expected: set[str]) -> Problems:
+    problems: Problems = []
+    for section in ("connection_probability", "weights_uS", "multapses", "delays"):
+        present = set(kernels[section])
+        for missing in sorted(expected - present):
+            problems.append(f"config key 'kernels.{section}.{missing}': missing (pathway post:pre)")
+        for extra in sorted(present - expected):
+            problems.append(
+                f"config key 'kernels.{section}.{extra}': not a pathway of the populations; "
+                f"allowed keys: {_names(sorted(expected))}"
+            )
+    for missing in sorted(expected - set(kernels["synapse_positions"])):
+        problems.append(f"config key 'kernels.synapse_positions.{missing}': missing")
+    return problems
+
+
+def _per_population_problems(kernels: Mapping[str, Any], populations: list[str]) -> Problems:
+    problems: Problems = []
+    for section, what in (
+        ("synapses", "Exp2Syn kinetics of presynaptic population"),
+        ("presynaptic_rates_Hz", "mean rate in Hz of this presynaptic population, for g_eff"),
+    ):
+        for name in populations:
+            _require(name in kernels[section], f"kernels.{section}.{name}", f"missing ({what})",
+                     problems)
+        for name in kernels[section]:
+            if name not in populations:
+                problems.append(_unknown_population(f"kernels.{section}.{name}", name, populations))
+    return problems
+
+
+def _kinetics_problems(kernels: Mapping[str, Any]) -> Problems:
+    problems: Problems = []
+    kinetics = {f"kernels.synapses.{pre}": syn for pre, syn in kernels["synapses"].items()}
+    kinetics["kernels.external"] = kernels["external"]
+    for key, syn in kinetics.items():
+        _require(
+            syn["tau2_ms"] > syn["tau1_ms"],
+            f"{key}.tau2_ms",
+            f"{syn['tau2_ms']} must exceed tau1_ms ({syn['tau1_ms']})",
+            problems,
+        )
+    for key, mult in kernels["multapses"].items():
+        _require(
+            mult["min"] <= mult["mean"] <= mult["max"],
+            f"kernels.multapses.{key}",
+            f"need min <= mean <= max, got {mult['min']}, {mult['mean']}, {mult['max']}",
+            problems,
+        )
+    for key, pos in kernels["synapse_positions"].items():
+        _require(
+            len({len(pos[f]) for f in ("z_mean_um", "z_sd_um", "weights")}) == 1,
+            f"kernels.synapse_positions.{key}",
+            "z_mean_um, z_sd_um and weights must have the same length",
+            problems,
+        )
+    return problems
+
+
+def check_kernels(config: Mapping[str, Any]) -> Problems:
+    """Every pathway between the populations is described, consistently."""
+    kernels = config["kernels"]
+    populations = list(config["populations"])
+    expected = {f"{post}:{pre}" for post in populations for pre in populations}
+    problems = _pathway_map_problems(kernels, expected)
+    problems += _per_population_problems(kernels, populations) + _kinetics_problems(kernels)
+    _require(
+        not (kernels["synapse_type"] == "current" and kernels["g_eff"]),
+        "kernels.g_eff",
+        "must be false with kernels.synapse_type 'current' (g_eff is a conductance effect)",
+        problems,
+    )
+    dt_ms = config["simulation"]["dt_ms"]
+    _require(
+        kernels["tau_ms"] >= 10 * dt_ms,
+        "kernels.tau_ms",
+        f"{kernels['tau_ms']} ms is shorter than 10 time steps",
+        problems,
+    )
+    return problems
+
+
+def check_forward(config: Mapping[str, Any]) -> Problems:
+    """Head radii increase; the dipole lies in the brain; MEG sensors outside the scalp."""
+    head, meg = config["forward"]["head_model"], config["forward"]["meg"]
+    radii = head["radii_um"]
+    problems: Problems = []
+    _require(
+        all(a < b for a, b in zip(radii, radii[1:], strict=False)),
+        "forward.head_model.radii_um",
+        f"{radii} must increase (brain, CSF, skull, scalp)",
+        problems,
+    )
+    dipole_radius = math.dist(head["dipole_location_um"], (0.0, 0.0, 0.0))
+    _require(
+        dipole_radius < radii[0],
+        "forward.head_model.dipole_location_um",
+        f"lies {dipole_radius:.0f} um from the centre, outside the brain sphere ({radii[0]} um)",
+        problems,
+    )
+    _require(
+        any(component != 0 for component in head["column_axis"]),
+        "forward.head_model.column_axis",
+        "must not be the zero vector",
+        problems,
+    )
+    _require(
+        not meg["enabled"] or meg["sensor_radius_um"] > radii[-1],
+        "forward.meg.sensor_radius_um",
+        f"{meg['sensor_radius_um']} um must exceed the scalp radius ({radii[-1]} um)",
+        problems,
+    )
+    return problems
+
+
+def check_analysis(config: Mapping[str, Any]) -> Problems:
+    """Raster window inside the run; bands increasing; Welch segment fits the data."""
+    sim, analysis = config["simulation"], config["analysis"]
+    problems: Problems = []
+    start, stop = analysis["raster_window_ms"]
+    _require(
+        0 <= start < stop <= sim["tstop_ms"],
+        "analysis.raster_window_ms",
+        f"[{start}, {stop}] must be an increasing window inside [0, {sim['tstop_ms']}] ms",
+        problems,
+    )
+    for band, (low, high) in analysis["bands_Hz"].items():
+        _require(
+            low < high,
+            f"analysis.bands_Hz.{band}",
+            f"[{low}, {high}] Hz must be an increasing pair [low, high)",
+            problems,
+        )
+    n_analysed = int(round((sim["tstop_ms"] - sim["transient_ms"]) / sim["dt_ms"]))
+    _require(
+        analysis["psd_nperseg"] <= n_analysed,
+        "analysis.psd_nperseg",
+        f"{analysis['psd_nperseg']} exceeds the {n_analysed} samples after the transient",
+        problems,
+    )
+    return problems
+
+
+def check_neurons(config: Mapping[str, Any]) -> Problems:
+    """Single-neuron characterisation: time grid and per-model parameters."""
+    from lfpflow.pointneuron.catalogue import get_model  # data only, no simulator
+
+    cfg = config["neurons"]
+    problems: Problems = []
+    dt = float(cfg["dt_ms"])
+    _require(
+        _is_power_of_two_ms(dt),
+        "neurons.dt_ms",
+        f"{dt} must be a power of two not above 1 (NEST's integer tics_per_ms = 1/dt_ms)",
+        problems,
+    )
+    ratio = float(cfg["gwn_dt_ms"]) / dt
+    _require(
+        ratio >= 1 and abs(ratio - round(ratio)) < 1e-9,
+        "neurons.gwn_dt_ms",
+        f"{cfg['gwn_dt_ms']} must be a multiple of neurons.dt_ms ({dt})",
+        problems,
+    )
+    _require(
+        cfg["transient_ms"] < cfg["duration_ms"],
+        "neurons.transient_ms",
+        f"{cfg['transient_ms']} must lie in [0, neurons.duration_ms = {cfg['duration_ms']})",
+        problems,
+    )
+    for name, overrides in cfg["models"].items():
+        allowed = get_model(name).parameters
+        for key in sorted(set(overrides.get("params", {})) - set(allowed)):
+            problems.append(
+                f"config key 'neurons.models.{name}.params.{key}': not a parameter of "
+                f"model '{name}'; allowed: {_names(allowed)}"
+            )
+    return problems
+
+
+def _groundtruth_scale_problems(config: Mapping[str, Any]) -> Problems:
+    from lfpflow.config.scopes import kernel_description
+    from lfpflow.multicompartment.groundtruth import scaled_network  # numpy only
+
+    scale = float(config["groundtruth"]["scale"])
+    kernels = kernel_description(config)
+    scaled = scaled_network(kernels, scale)  # sizes and probabilities; checked here
+    problems: Problems = []
+    for key, p_scaled in scaled["connection_probability"].items():
+        if p_scaled > 1:
+            pre = key.split(":")[1]
+            full = kernels["populations"][pre]["size"]
+            in_degree = scaled["in_degree"][key]
+            smallest = math.ceil(in_degree) / full
+            problems.append(
+                f"config key 'groundtruth.scale': {scale} makes the connection probability of "
+                f"pathway {key} {p_scaled:.3g} > 1 (in-degree {in_degree:.1f} from "
+                f"{scaled['sizes'][pre]} cells); use scale >= {smallest:.4g}"
+            )
+    return problems
+
+
+def check_groundtruth(config: Mapping[str, Any]) -> Problems:
+    """Ground truth: run length on the time grid, filter below Nyquist, scaled probabilities."""
+    gt = config["groundtruth"]
+    dt = float(config["simulation"]["dt_ms"])
+    problems: Problems = []
+    _require(
+        gt["transient_ms"] < gt["tstop_ms"],
+        "groundtruth.transient_ms",
+        f"{gt['transient_ms']} must be smaller than groundtruth.tstop_ms ({gt['tstop_ms']})",
+        problems,
+    )
+    steps = gt["tstop_ms"] / dt
+    _require(
+        abs(steps - round(steps)) <= 1e-9,
+        "groundtruth.tstop_ms",
+        f"{gt['tstop_ms']} must be a whole number of simulation.dt_ms ({dt})",
+        problems,
+    )
+    nyquist = 500.0 / dt
+    _require(
+        gt["filter"]["cutoff_Hz"] < nyquist,
+        "groundtruth.filter.cutoff_Hz",
+        f"{gt['filter']['cutoff_Hz']} must be below the Nyquist frequency {nyquist} Hz of "
+        "simulation.dt_ms",
+        problems,
+    )
+    min_delay = min(float(d["min_ms"]) for d in config["kernels"]["delays"].values())
+    _require(
+        min_delay >= dt,
+        "kernels.delays",
+        f"the ground truth needs every min_ms >= simulation.dt_ms ({dt}), got {min_delay}",
+        problems,
+    )
+    return problems + _groundtruth_scale_problems(config)
+
+
+#: Checks in the order they run; a later one may assume the earlier passed.
+CHECKS: tuple[Callable[[Mapping[str, Any]], Problems], ...] = (
+    check_run,
+    check_simulation,
+    check_populations,
+    check_network,
+    check_kernels,
+    check_forward,
+    check_analysis,
+    check_neurons,
+    check_groundtruth,
+)
+
+
+def consistency_problems(config: Mapping[str, Any]) -> Problems:
+    """Every cross-field problem of a schema-valid configuration (empty if none).
+
+    The ground-truth check needs complete kernel pathways, so it runs only when
+    the earlier checks found nothing.
+    """
+    problems: Problems = []
+    for check in CHECKS:
+        if check is check_groundtruth and problems:
+            break
+        problems.extend(check(config))
+    return problems

@@ -1,0 +1,124 @@
+"""What each stage reads: stage views of the configuration, their scopes and hashes.
+
+A population is declared once, in ``populations``; the stages read it in the
+shape they need. :func:`stage_view` assembles those shapes from the resolved
+configuration (it declares nothing): ``network.populations`` gets each
+population's ``size``, ``model`` and ``params``; ``kernels.populations`` its
+``size`` and multicompartment ``morphology``; ``kernels.external.n_ext`` the
+number of external inputs per cell of ``network.drive.n_ext`` (the
+multicompartment cells receive the drive the point neurons receive).
+
+Each rule then receives, as Snakemake ``params``, only the part of that view
+its output depends on (:data:`STAGE_SCOPES`), so a change elsewhere does not
+rerun it, and the hash of exactly that part names the cached kernels: whatever
+the kernels read is in the kernel hash, and nothing else is.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+#: Configuration each stage depends on, as dotted keys of :func:`stage_view`.
+STAGE_SCOPES: dict[str, tuple[str, ...]] = {
+    "network": ("seed", "simulation", "network"),
+    "kernels": ("kernels", "simulation.dt_ms"),
+    "forward": ("seed", "simulation", "network", "kernels", "forward"),
+    "analysis": ("seed", "simulation", "network", "kernels", "forward", "analysis"),
+    "groundtruth": ("seed", "simulation.dt_ms", "kernels", "groundtruth", "forward"),
+}
+
+
+def pathway_key(post: str, pre: str) -> str:
+    """The pathway key ``"<post>:<pre>"`` (LFPykernels' ``'Y:X'``)."""
+    return f"{post}:{pre}"
+
+
+def kernel_pathways(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """All ``(post, pre)`` pairs of the populations, in declaration order."""
+    names = list(config["populations"])
+    return [(post, pre) for post in names for pre in names]
+
+
+def network_description(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``network`` section as the NEST stage reads it (populations included)."""
+    network = copy.deepcopy(dict(config["network"]))
+    network["populations"] = {
+        name: {key: copy.deepcopy(pop[key]) for key in ("size", "model", "params")}
+        for name, pop in config["populations"].items()
+    }
+    return network
+
+
+def kernel_description(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``kernels`` section as the kernel stage reads it (populations included).
+
+    Out-degrees follow the network's sizes, and the external inputs per cell
+    (for g_eff) are the network's ``drive.n_ext`` (0 where a population has
+    none).
+    """
+    kernels = copy.deepcopy(dict(config["kernels"]))
+    populations = config["populations"]
+    kernels["populations"] = {
+        name: {"size": pop["size"], "morphology": pop["cell"]["morphology"]}
+        for name, pop in populations.items()
+    }
+    n_ext = config["network"]["drive"]["n_ext"]
+    kernels["external"]["n_ext"] = {name: int(n_ext.get(name, 0)) for name in populations}
+    return kernels
+
+
+def stage_view(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The resolved configuration with ``network`` and ``kernels`` as the stages read them."""
+    view = {key: value for key, value in config.items() if key != "populations"}
+    view["network"] = network_description(config)
+    view["kernels"] = kernel_description(config)
+    return view
+
+
+def sorted_keys(value: Any) -> Any:
+    """A copy of nested mappings/lists with every mapping's keys sorted."""
+    if isinstance(value, Mapping):
+        return {key: sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(item) for item in value]
+    return value
+
+
+def config_scope(config: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """The part of a configuration named by dotted ``keys``.
+
+    Parameters
+    ----------
+    config : Mapping
+        Resolved configuration (or a :func:`stage_view` of it).
+    *keys : str
+        Top-level keys (``"network"``) or dotted paths (``"simulation.dt_ms"``).
+
+    Returns
+    -------
+    dict
+        A deep copy holding only those keys, nested as in ``config``, with
+        every mapping's keys sorted: Snakemake compares ``params`` by their
+        text, so the order in which a YAML file lists keys must not count as
+        a change.
+    """
+    scope: dict[str, Any] = {}
+    for key in keys:
+        parts = key.split(".")
+        source: Any = config
+        for part in parts:
+            source = source[part]
+        target = scope
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = copy.deepcopy(source)
+    return sorted_keys(scope)
+
+
+def stage_config(config: Mapping[str, Any], stage: str) -> dict[str, Any]:
+    """What ``stage`` (one of :data:`STAGE_SCOPES`) reads of a resolved configuration."""
+    if stage not in STAGE_SCOPES:
+        raise ValueError(f"unknown stage {stage!r}; allowed values: {', '.join(STAGE_SCOPES)}")
+    return config_scope(stage_view(config), *STAGE_SCOPES[stage])
