@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from lfpflow.config import ConfigError, resolve_config
+from lfpflow.config import ConfigError, resolve_config, stage_config
 from lfpflow.figures.signals import sweep_figure
 from lfpflow.signals.analysis import power_spectrum, spectral_summary
 from lfpflow.sweep import (
@@ -54,6 +54,18 @@ def test_sweeping_a_kernel_parameter_gives_one_kernel_configuration_per_value(ti
     for point in points:
         by_g_eff.setdefault(point.parameters["kernels.g_eff"], set()).add(kernel_hash(point.config))
     assert all(len(hashes) == 1 for hashes in by_g_eff.values())
+
+
+def test_sweeping_a_population_size_changes_the_kernels_and_their_out_degree(tiny_config):
+    config = _with_sweep(tiny_config, {"populations.E.size": [300, 400, 500]})
+    points = sweep_points(config, resolve_config)
+    assert len({kernel_hash(point.config) for point in points}) == 3
+    sizes = [
+        stage_config(point.config, "kernels")["kernels"]["populations"]["E"]["size"]
+        for point in points
+    ]
+    assert sizes == [300, 400, 500]
+    assert kernel_hash(points[1].config) == kernel_hash(tiny_config)  # 400 is tiny's size
 
 
 def test_text_values_from_the_command_line_are_read_as_yaml(tiny_config):

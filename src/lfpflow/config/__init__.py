@@ -3,7 +3,10 @@
 A configuration is an *overlay*: a YAML mapping merged over the defaults that
 the schema (``lfpflow/config/schemas/*.schema.yaml``, package data) holds,
 mappings key by key and lists replaced, as Snakemake merges a
-``--configfile``; ``null`` removes a key of the defaults.
+``--configfile``; ``null`` removes a key of the defaults. Populations are the
+exception (:func:`_defaults_under`): one removed with ``null`` leaves every
+default that names it, and one given another ``model`` than the default's does
+not inherit the default's ``params`` (they are the other model's).
 :func:`resolve_config` merges, validates against the schema (types, ranges,
 unknown keys), then applies the cross-field rules of :mod:`lfpflow.config.checks`.
 Every problem is reported as a :class:`ConfigError` naming the key, before any
@@ -66,6 +69,56 @@ def default_config() -> dict[str, Any]:
     return defaults
 
 
+#: Mappings of the defaults keyed by population name, and those keyed by
+#: pathway ``"<post>:<pre>"``: a population an overlay removes leaves them too.
+_BY_POPULATION = (
+    ("network", "drive", "n_ext"),
+    ("kernels", "synapses"),
+    ("kernels", "presynaptic_rates_Hz"),
+)
+_BY_PATHWAY = tuple(
+    ("kernels", key)
+    for key in ("connection_probability", "weights_uS", "multapses", "delays", "synapse_positions")
+)
+
+
+def _drop_population(defaults: dict[str, Any], name: str) -> None:
+    """Remove population ``name`` from the defaults, wherever it is named."""
+    defaults["populations"].pop(name, None)
+    for path in _BY_POPULATION + _BY_PATHWAY:
+        mapping = defaults
+        for key in path:
+            mapping = mapping[key]
+        for key in [k for k in mapping if name in (k, *k.split(":"))]:
+            del mapping[key]
+    network = defaults["network"]
+    network["connections"] = [
+        c for c in network["connections"] if name not in (c["pre"], c["post"])
+    ]
+
+
+def _defaults_under(overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults an overlay is merged over.
+
+    A population the overlay removes (``<name>: null``) leaves the defaults
+    everywhere it is named (drive, synapses, rates, pathways, connections), so
+    that a new circuit only removes the default populations. A population's
+    ``params`` belong to its model: where the overlay gives a population
+    another model than the default's, the default's parameters (of the other
+    model) are left out, so the overlay's ``params`` are the population's
+    whole set (unset ones take the catalogue's defaults).
+    """
+    defaults = default_config()
+    for name, population in (overlay.get("populations") or {}).items():
+        default = defaults["populations"].get(name)
+        if population is None:
+            _drop_population(defaults, name)
+        elif isinstance(population, Mapping) and default and "model" in population:
+            if population["model"] != default["model"]:
+                default["params"] = {}
+    return defaults
+
+
 def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Merge an overlay over the defaults, validate it and check consistency.
 
@@ -89,7 +142,7 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """
     schema = load_schema()
     overlay = coerce_text_values(copy.deepcopy(dict(config)), schema, schema)
-    resolved = merge_overlay(default_config(), overlay)
+    resolved = merge_overlay(_defaults_under(overlay), overlay)
     validate_schema(resolved, schema)
     problems = consistency_problems(resolved)
     if problems:

@@ -99,11 +99,20 @@ def check_simulation(config: Mapping[str, Any]) -> Problems:
 
 def check_populations(config: Mapping[str, Any]) -> Problems:
     """Each population's point-neuron parameters belong to its model."""
-    from lfpflow.pointneuron.catalogue import get_model  # data only, no simulator
+    from lfpflow.pointneuron.catalogue import (
+        CATALOGUE,
+        get_model,  # data only, no simulator
+    )
 
     problems: Problems = []
     for name, population in config["populations"].items():
-        model = get_model(population["model"])  # the schema's enum checked the name
+        if population["model"] not in CATALOGUE:
+            problems.append(
+                f"config key 'populations.{name}.model': {population['model']!r} is not in "
+                f"the catalogue; allowed values: {_names(map(repr, CATALOGUE))}"
+            )
+            continue
+        model = get_model(population["model"])
         params = population["params"]
         unknown = sorted(set(params) - set(model.parameters))
         for key in unknown:
@@ -186,7 +195,7 @@ def check_network(config: Mapping[str, Any]) -> Problems:
     from lfpflow.pointneuron.catalogue import get_model  # data only, no simulator
 
     populations = config["populations"]
-    models = {name: get_model(pop["model"]) for name, pop in populations.items()}
+    models = {name: get_model(pop["model"]) for name, pop in populations.items()}  # checked
     sim, net = config["simulation"], config["network"]
     problems = _connection_problems(config, models) + _drive_problems(config, models)
     _require(
@@ -375,7 +384,15 @@ def check_neurons(config: Mapping[str, Any]) -> Problems:
         f"{cfg['transient_ms']} must lie in [0, neurons.duration_ms = {cfg['duration_ms']})",
         problems,
     )
+    from lfpflow.pointneuron.catalogue import CATALOGUE
+
     for name, overrides in cfg["models"].items():
+        if name not in CATALOGUE:
+            problems.append(
+                f"config key 'neurons.models.{name}': not a catalogue model; "
+                f"allowed values: {_names(CATALOGUE)}"
+            )
+            continue
         allowed = get_model(name).parameters
         for key in sorted(set(overrides.get("params", {})) - set(allowed)):
             problems.append(
@@ -460,12 +477,19 @@ CHECKS: tuple[Callable[[Mapping[str, Any]], Problems], ...] = (
 def consistency_problems(config: Mapping[str, Any]) -> Problems:
     """Every cross-field problem of a schema-valid configuration (empty if none).
 
-    The ground-truth check needs complete kernel pathways, so it runs only when
-    the earlier checks found nothing.
+    The network check needs known models, so it is skipped when the population
+    check found a problem; the ground-truth check needs complete kernel
+    pathways, so it runs only when the earlier checks found nothing.
     """
     problems: Problems = []
+    population_problems: Problems = []
     for check in CHECKS:
-        if check is check_groundtruth and problems:
-            break
-        problems.extend(check(config))
+        if (check is check_groundtruth and problems) or (
+            check is check_network and population_problems
+        ):
+            continue
+        found = check(config)
+        if check is check_populations:
+            population_problems = found
+        problems.extend(found)
     return problems
