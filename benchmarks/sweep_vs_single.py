@@ -80,7 +80,7 @@ def main() -> None:
         for index, value in enumerate(values):
             project = make_project(root / f"single_{index}", build)
             config = yaml.safe_load((project / "config" / "tiny.yaml").read_text())
-            config["network"]["drive"]["nu_ext_Hz"] = value
+            config.setdefault("network", {}).setdefault("drive", {})["nu_ext_Hz"] = value
             (project / "single.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
             single.append(run(project, "--cores", options.cores, "--configfile", "single.yaml"))
         project = make_project(root / "sweep", build)

@@ -21,6 +21,8 @@ import pytest
 import yaml
 
 from lfpflow import io
+from lfpflow.config import load_config
+from lfpflow.config import resolve_config as load_config_from
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +125,7 @@ def test_lint_passes():
 @pytest.mark.parametrize(
     "change, key",
     [
-        ({"network": {"populations": {"E": {"size": -1}}}}, "network.populations.E.size"),
+        ({"populations": {"E": {"size": -1}}}, "populations.E.size"),
         ({"kernels": {"synapse_type": "voltage"}}, "kernels.synapse_type"),
         ({"simulation": {"tstop_ms": 50.0, "transient_ms": 100.0}}, "simulation.transient_ms"),
     ],
@@ -135,7 +137,7 @@ def test_bad_config_fails_at_parse_time_and_creates_nothing(tmp_path, change, ke
     def merge(target, update):
         for name, value in update.items():
             if isinstance(value, dict):
-                merge(target[name], value)
+                merge(target.setdefault(name, {}), value)
             else:
                 target[name] = value
 
@@ -170,7 +172,7 @@ def test_tiny_config_runs_end_to_end_within_five_minutes(tiny_run):
 def test_tiny_outputs_follow_the_contract(tiny_run):
     project, _ = tiny_run
     run = project / "results" / "tiny"
-    config = yaml.safe_load((project / "config" / "tiny.yaml").read_text())
+    config = load_config(project / "config" / "tiny.yaml")
     dt = config["simulation"]["dt_ms"]
     n_bins = round(config["simulation"]["tstop_ms"] / dt)
 
@@ -285,11 +287,12 @@ def _renamed(config: dict, names: dict[str, str]) -> dict:
 def test_population_names_other_than_e_and_i_work_everywhere(tiny_run, tmp_path):
     reference, _ = tiny_run
     project = make_project(tmp_path / "project", with_build_from=reference)
-    config = yaml.safe_load((project / "config" / "tiny.yaml").read_text())
-    # names in the same alphabetical order as E, I: populations are created by name
-    config = _renamed(config, {"E": "Pyr", "I": "Stellate"})
+    # the complete tiny configuration with the populations renamed; E: null and
+    # I: null remove the default populations and every default that names them
+    config = _renamed(load_config(project / "config" / "tiny.yaml"), {"E": "Pyr", "I": "Stellate"})
     config["run_name"] = "renamed"
-    assert set(config["network"]["populations"]) == {"Pyr", "Stellate"}
+    config["populations"].update({"E": None, "I": None})
+    assert set(load_config_from(config)["populations"]) == {"Pyr", "Stellate"}
     (project / "renamed.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = snakemake(project, "--cores", "2", "--configfile", "renamed.yaml", timeout=300)
     assert result.returncode == 0, result.stderr[-5000:]
@@ -333,11 +336,8 @@ def test_izhikevich_ring_example_runs_through_the_whole_pipeline(tiny_run, tmp_p
 
 def test_v1_target_runs_every_experiment_through_snakemake(tmp_path):
     project = make_project(tmp_path / "project")
-    config = yaml.safe_load((project / "config" / "config.yaml").read_text())
-    # the experimental CSVs live in shared/ beside the repository
-    config["v1"]["data_dir"] = str(REPO.parent / "shared" / "data")
-    (project / "v1.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    result = snakemake(project, "v1", "--cores", "2", "--configfile", "v1.yaml", timeout=600)
+    # the experimental CSVs ship with the package: no path to give
+    result = snakemake(project, "v1", "--cores", "2", timeout=600)
     assert result.returncode == 0, result.stderr[-5000:]
     v1 = project / "results" / "v1"
     from lfpflow.v1 import EXPERIMENTS as experiments
