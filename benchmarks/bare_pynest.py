@@ -1,27 +1,43 @@
 """Bare PyNEST reference for the end-to-end target of the workflow.
 
 Builds and simulates the network of config/config.yaml (or the file given) with
-plain PyNEST calls and nothing else: no validation, no output files. The
-workflow's end-to-end wall time is compared against this script's
-(README, "Performance"). Run on the same machine, one after the other:
+plain PyNEST calls and nothing else: no output files. The workflow's end-to-end
+wall time is compared against this script's (README, "Performance"). Run on the
+same machine, one after the other:
 
-    python benchmarks/bare_pynest.py [config/config.yaml]
+    python benchmarks/bare_pynest.py [config/config.yaml] [--dry-run]
+
+The file is an overlay: it is resolved first (lfpflow.config.load_config merges
+the schema's defaults and checks it), before the clock starts, so only NEST's
+import, build and simulation are timed. The network is the resolved
+configuration's top-level ``populations`` (size, model, params) and ``network``
+(connections, drive). ``--dry-run`` prints what would be built and stops before
+importing NEST.
 """
 
 import os
 import sys
 import time
 
+from lfpflow.config import load_config
+
+args = [arg for arg in sys.argv[1:] if arg != "--dry-run"]
+config = load_config(args[0] if args else "config/config.yaml")
+sim, net, populations = config["simulation"], config["network"], config["populations"]
+if "--dry-run" in sys.argv[1:]:
+    for name, population in populations.items():
+        print(f"population {name}: {population['size']} x {population['model']}")
+    for conn in net["connections"]:
+        print(f"connection {conn['pre']} -> {conn['post']}: p {conn['p']}, {conn['weight_pA']} pA")
+    drive = net["drive"]
+    print(f"drive: {drive['n_ext']} x {drive['nu_ext_Hz']} Hz, {drive['weight_pA']} pA")
+    print(f"simulation: {sim['tstop_ms']} ms at dt {sim['dt_ms']} ms, n_vp {sim['n_vp']}")
+    sys.exit(0)
+
 started = time.perf_counter()
 os.environ.setdefault("PYNEST_QUIET", "1")
 import nest  # noqa: E402
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
-
-config_path = sys.argv[1] if len(sys.argv) > 1 else "config/config.yaml"
-with open(config_path) as handle:
-    config = yaml.safe_load(handle)
-sim, net = config["simulation"], config["network"]
 
 nest.ResetKernel()
 nest.SetKernelStatus(
@@ -33,7 +49,7 @@ nest.SetKernelStatus(
     }
 )
 neurons, recorders = {}, {}
-for name, population in net["populations"].items():
+for name, population in populations.items():
     # the default network's catalogue model "lif" is NEST's iaf_psc_exp
     nest_model = {"lif": "iaf_psc_exp"}[population["model"]]
     neurons[name] = nest.Create(nest_model, population["size"], population["params"])
@@ -66,7 +82,7 @@ done = time.perf_counter()
 t0 = sim["transient_ms"]
 for name, recorder in recorders.items():
     times = recorder.get("events")["times"]
-    rate = np.count_nonzero(times >= t0) / net["populations"][name]["size"]
+    rate = np.count_nonzero(times >= t0) / populations[name]["size"]
     print(f"{name}: {rate / ((sim['tstop_ms'] - t0) * 1e-3):.2f} Hz")
 total = done - started
 print(f"import+build {built - started:.1f} s, simulate {done - built:.1f} s, total {total:.1f} s")

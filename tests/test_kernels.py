@@ -1,4 +1,4 @@
-"""Tests of lfpflow.multicompartment.kernels: mechanisms, kernel properties, files, validation.
+"""Tests of lfpflow.multicompartment.kernels: mechanisms, kernel properties, files, arguments.
 
 NEURON keeps its state per process and cannot load a mechanism library twice,
 so everything that runs NEURON happens in subprocesses that execute this file
@@ -11,7 +11,6 @@ The pytest process itself never imports NEURON.
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -23,6 +22,15 @@ import h5py
 import numpy as np
 import pytest
 
+from lfpflow.config import (
+    ConfigError,
+    kernel_description,
+    load_config,
+    pathway_key,
+    resolve_config,
+    stage_config,
+)
+from lfpflow.config.schema import merge_overlay
 from lfpflow.io import config_sha256
 from lfpflow.multicompartment import cells, kernels
 
@@ -40,93 +48,35 @@ SYN_EVENT_MS, SYN_TSTOP_MS, SYN_DT_MS = 5.0, 30.0, 2.0**-6
 CAUSALITY_RTOL = 1e-12
 
 
-def _kernel_config(**overrides: Any) -> dict[str, Any]:
-    """A complete, small ``kernels:`` section (values of the default config, tau 10 ms)."""
-    config = {
-        "synapse_type": "conductance",
-        "g_eff": True,
+#: Overlay of the kernel tests: the default configuration with 10 ms kernels at
+#: dt 2^-4 ms, five contacts, slightly different g_eff rates and a 0.5 ms
+#: shortest delay for E:I (8 lags of dt that must be zero).
+TEST_OVERLAY: dict[str, Any] = {
+    "simulation": {"dt_ms": DT_MS},
+    "kernels": {
         "tau_ms": 10.0,
-        "populations": {
-            "E": {"size": 8192, "morphology": "BallAndSticks_E.hoc"},
-            "I": {"size": 1024, "morphology": "BallAndSticks_I.hoc"},
-        },
-        "cell": {
-            "Vrest_mV": -65.0,
-            "cm_uF_per_cm2": 1.0,
-            "Ra_ohm_cm": 100.0,
-            "g_pas_S_per_cm2": 0.0003,
-            "celsius_degC": 34.0,
-        },
-        "population_geometry": {"radius_um": 150.0, "soma_z_mean_um": 0.0, "soma_z_sd_um": 75.0},
-        "connection_probability": {"E:E": 0.05, "I:E": 0.05, "E:I": 0.05, "I:I": 0.05},
-        "synapses": {
-            "E": {"tau1_ms": 0.2, "tau2_ms": 1.8, "e_rev_mV": 0.0},
-            "I": {"tau1_ms": 0.1, "tau2_ms": 9.0, "e_rev_mV": -80.0},
-        },
-        "weights_uS": {"E:E": 0.00015, "I:E": 0.00012, "E:I": 0.0045, "I:I": 0.0020},
-        "multapses": {
-            "E:E": {"mean": 2.0, "sd": 0.4, "min": 1, "max": 10},
-            "I:E": {"mean": 2.0, "sd": 0.6, "min": 1, "max": 10},
-            "E:I": {"mean": 5.0, "sd": 0.9, "min": 1, "max": 10},
-            "I:I": {"mean": 5.0, "sd": 1.1, "min": 1, "max": 10},
-        },
-        "delays": {
-            "E:E": {"mean_ms": 1.5, "sd_ms": 0.3, "min_ms": 0.3},
-            "I:E": {"mean_ms": 1.4, "sd_ms": 0.4, "min_ms": 0.3},
-            "E:I": {"mean_ms": 1.3, "sd_ms": 0.5, "min_ms": 0.5},
-            "I:I": {"mean_ms": 1.2, "sd_ms": 0.6, "min_ms": 0.3},
-        },
-        "synapse_positions": {
-            "E:E": {
-                "sections": ["apic", "dend"],
-                "z_mean_um": [0.0, 500.0],
-                "z_sd_um": [100.0, 100.0],
-                "weights": [0.5, 1.0],
-            },
-            "I:E": {
-                "sections": ["apic", "dend"],
-                "z_mean_um": [50.0],
-                "z_sd_um": [100.0],
-                "weights": [1.0],
-            },
-            "E:I": {
-                "sections": ["soma", "apic", "dend"],
-                "z_mean_um": [-50.0],
-                "z_sd_um": [100.0],
-                "weights": [1.0],
-            },
-            "I:I": {
-                "sections": ["soma", "apic", "dend"],
-                "z_mean_um": [-100.0],
-                "z_sd_um": [100.0],
-                "weights": [1.0],
-            },
-        },
         "presynaptic_rates_Hz": {"E": 2.2, "I": 4.7},
-        "external": {
-            "weight_uS": 0.0002,
-            "tau1_ms": 0.2,
-            "tau2_ms": 1.8,
-            "e_rev_mV": 0.0,
-            "nu_Hz": 40.0,
-            "n_ext": {"E": 450, "I": 160},
-        },
-        "probes": {
-            "lfp": {"z_um": [1000.0, 700.0, 400.0, 100.0, -200.0], "sigma_S_per_m": 0.3},
-            "csd": True,
-            "cdm": True,
-        },
-    }
-    config.update(overrides)
-    return copy.deepcopy(config)
+        "delays": {"E:I": {"min_ms": 0.5}},
+        "probes": {"lfp": {"z_um": [1000.0, 700.0, 400.0, 100.0, -200.0]}},
+    },
+}
+
+
+def _overlay(kernel_overrides: dict[str, Any], **top_level: Any) -> dict[str, Any]:
+    """:data:`TEST_OVERLAY` with ``kernels.<key>`` and top-level overrides merged over it."""
+    return merge_overlay(TEST_OVERLAY, {"kernels": kernel_overrides, **top_level})
+
+
+def _kernel_config(**kernel_overrides: Any) -> dict[str, Any]:
+    """Kernel description of :data:`TEST_OVERLAY` with ``kernels.<key>`` overrides."""
+    return kernel_description(resolve_config(_overlay(kernel_overrides)))
 
 
 def _scaled_weights(factor: float) -> dict[str, float]:
     return {key: factor * value for key, value in _kernel_config()["weights_uS"].items()}
 
 
-#: Kernels the NEURON subprocess computes: name -> (kernel config, post, pre).
-#: E:I (I onto E) has min delay 0.5 ms, i.e. 8 lags of dt that must be zero.
+#: Kernels the NEURON subprocess computes: name -> (kernel description, post, pre).
 KERNEL_JOBS = {
     "conductance_g_eff": (_kernel_config(), "E", "I"),
     "conductance_no_g_eff": (_kernel_config(g_eff=False), "E", "I"),
@@ -251,7 +201,7 @@ def test_synapse_current_is_the_analytic_double_exponential(
 def test_kernels_are_causal(computed_kernels: dict, job: str) -> None:
     kernel = computed_kernels[job]
     config, post, pre = KERNEL_JOBS[job]
-    min_delay_ms = config["delays"][kernels.pathway_key(post, pre)]["min_ms"]
+    min_delay_ms = config["delays"][pathway_key(post, pre)]["min_ms"]
     lags = kernel["tau_ms"]
     assert lags.size == kernels.n_lags(config["tau_ms"], DT_MS)
     assert lags[lags.size // 2] == 0.0
@@ -347,7 +297,7 @@ def _synthetic_kernel(n_contacts: int = 4, half: int = 3) -> dict[str, np.ndarra
 
 
 def test_kernel_file_round_trips_with_units_and_attrs(tmp_path: Path) -> None:
-    config = {"seed": 7, "kernels": _kernel_config(), "simulation": {"dt_ms": DT_MS}}
+    config = {"seed": 7, **stage_config(resolve_config(TEST_OVERLAY), "kernels")}
     kernel = _synthetic_kernel()
     path = tmp_path / "kernels" / "E_I.h5"
     kernels.write_kernel(path, kernel, config=config, post="E", pre="I")
@@ -382,7 +332,7 @@ def test_kernel_file_round_trips_with_units_and_attrs(tmp_path: Path) -> None:
 
 
 def test_load_kernels_rejects_duplicate_pathways(tmp_path: Path) -> None:
-    config = {"seed": 1, "kernels": _kernel_config()}
+    config = {"seed": 1, **stage_config(resolve_config(TEST_OVERLAY), "kernels")}
     for name in ("a.h5", "b.h5"):
         kernels.write_kernel(tmp_path / name, _synthetic_kernel(), config=config, post="E", pre="E")
     with pytest.raises(ValueError, match="appears twice"):
@@ -420,7 +370,7 @@ def test_gauss_cylinder_csd_distributes_each_current_fully() -> None:
 
 
 # --------------------------------------------------------------------------
-# configuration errors (raised before NEURON is loaded)
+# configuration and arguments (no NEURON)
 # --------------------------------------------------------------------------
 
 
@@ -435,56 +385,93 @@ def _compute(config: dict[str, Any], post: str = "E", pre: str = "I", dt_ms: flo
     )
 
 
-_DELETE = object()
-
-#: (path into the kernels section, new value or _DELETE, expected message regex)
-BAD_CONFIGURATIONS = [
-    (("weights_uS",), _DELETE, r"kernels\.weights_uS"),
-    (("weights_uS", "E:I"), _DELETE, r"kernels\.weights_uS\['E:I'\]"),
-    (("synapse_type",), "ohmic", r"kernels\.synapse_type"),
-    (("synapse_type",), "current", r"kernels\.g_eff"),  # g_eff is true
-    (("tau_ms",), 10.03, r"kernels\.tau_ms"),  # not a whole number of dt
-    (("presynaptic_rates_Hz",), _DELETE, r"kernels\.presynaptic_rates_Hz"),
-    (("synapses", "I", "tau1_ms"), 9.0, r"kernels\.synapses\['I'\]"),
-    (("delays", "E:I", "min_ms"), -0.1, r"kernels\.delays\['E:I'\]\.min_ms"),
-    (("multapses", "E:E", "min"), 0, r"kernels\.multapses\['E:E'\]"),
-    (("population_geometry", "soma_z_sd_um"), 0.0, r"population_geometry\.soma_z_sd_um"),
-    (("synapse_positions", "E:I", "weights"), [1.0, 2.0], r"synapse_positions\['E:I'\]"),
-    (("probes", "lfp", "z_um"), [100.0], r"kernels\.probes\.lfp\.z_um"),  # CSD needs 2
-    (("cell", "g_pas_S_per_cm2"), "0.0003", r"kernels\.cell\.g_pas_S_per_cm2"),
-    (("external", "n_ext", "E"), _DELETE, r"kernels\.external\.n_ext\['E'\]"),
-    (("probes", "csd"), "yes", r"kernels\.probes\.csd"),
+#: (overlay of the kernels section over the defaults, expected message regex).
+#: The configuration layer refuses these, so compute_kernel never sees them.
+BAD_KERNEL_OVERLAYS = [
+    ({"weights_uS": {"E:I": None}}, r"kernels\.weights_uS\.E:I"),
+    ({"synapse_type": "ohmic"}, r"kernels\.synapse_type"),
+    ({"synapse_type": "current"}, r"kernels\.g_eff"),  # g_eff is true
+    ({"presynaptic_rates_Hz": {"I": None}}, r"kernels\.presynaptic_rates_Hz\.I"),
+    ({"synapses": {"I": {"tau1_ms": 9.0}}}, r"kernels\.synapses\.I\.tau2_ms"),
+    ({"delays": {"E:I": {"min_ms": -0.1}}}, r"kernels\.delays\.E:I\.min_ms"),
+    ({"multapses": {"E:E": {"min": 0}}}, r"kernels\.multapses\.E:E\.min"),
+    ({"population_geometry": {"soma_z_sd_um": 0.0}}, r"population_geometry\.soma_z_sd_um"),
+    ({"synapse_positions": {"E:I": {"weights": [1.0, 2.0]}}}, r"synapse_positions\.E:I"),
+    ({"cell": {"g_pas_S_per_cm2": "abc"}}, r"kernels\.cell\.g_pas_S_per_cm2"),
+    ({"probes": {"csd": "maybe"}}, r"kernels\.probes\.csd"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("path", "value", "message"),
-    BAD_CONFIGURATIONS,
-    ids=[
-        "/".join(path) + ("=deleted" if value is _DELETE else f"={value}")
-        for path, value, _ in BAD_CONFIGURATIONS
-    ],
+    ("kernel_overlay", "message"),
+    BAD_KERNEL_OVERLAYS,
+    ids=[json.dumps(overlay) for overlay, _ in BAD_KERNEL_OVERLAYS],
 )
-def test_bad_configuration_raises_value_error_naming_the_key(
-    path: tuple[str, ...], value: Any, message: str
+def test_bad_kernel_configuration_is_refused_naming_the_key(
+    kernel_overlay: dict[str, Any], message: str
 ) -> None:
-    config = _kernel_config()
-    parent = config
-    for key in path[:-1]:
-        parent = parent[key]
-    if value is _DELETE:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
+    with pytest.raises(ConfigError, match=message):
+        resolve_config({"kernels": kernel_overlay})
+
+
+def test_fractional_population_size_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"populations\.E\.size"):
+        resolve_config({"populations": {"E": {"size": 10.5}}})
+
+
+@pytest.mark.parametrize(
+    ("kernel_overlay", "message"),
+    [
+        ({"tau_ms": 10.03}, r"kernels\.tau_ms"),  # not a whole number of dt_ms
+        ({"probes": {"lfp": {"z_um": [100.0]}}}, r"kernels\.probes\.lfp\.z_um"),  # CSD needs 2
+    ],
+    ids=["tau_not_on_lag_grid", "csd_with_one_contact"],
+)
+def test_bad_lag_grid_or_csd_contacts_are_refused_before_neuron(
+    kernel_overlay: dict[str, Any], message: str
+) -> None:
+    # Refused by compute_kernel (mechanisms_dir does not exist: NEURON is not
+    # reached), or already by resolve_config once checks.py has these rules.
     with pytest.raises(ValueError, match=message):
-        _compute(config)
+        _compute(_kernel_config(**kernel_overlay))
 
 
-def test_missing_morphology_is_reported(tmp_path: Path) -> None:
+def test_compute_kernel_refuses_unknown_population_and_off_grid_dt() -> None:
     config = _kernel_config()
-    config["populations"]["E"]["morphology"] = "NoSuchCell.hoc"
-    with pytest.raises(FileNotFoundError, match=r"kernels\.populations\['E'\]\.morphology"):
+    with pytest.raises(ValueError, match=r"post='X' is not a population; allowed values: E, I"):
+        _compute(config, post="X")
+    with pytest.raises(ValueError, match=r"pre='Y' is not a population"):
+        _compute(config, pre="Y")
+    with pytest.raises(ValueError, match=r"whole number of simulation\.dt_ms \(0\.3\)"):
+        _compute(config, dt_ms=0.3)
+
+
+def test_missing_morphology_is_reported() -> None:
+    overlay = _overlay({}, populations={"E": {"cell": {"morphology": "NoSuchCell.hoc"}}})
+    config = kernel_description(resolve_config(overlay))
+    with pytest.raises(FileNotFoundError, match=r"populations\.E\.cell\.morphology"):
         _compute(config)
+
+
+def test_kernel_approx_arguments_of_the_tiny_configuration() -> None:
+    config = load_config(ROOT / "config" / "tiny.yaml")
+    description = kernel_description(config)
+    setup = kernels.kernel_approx_arguments(
+        description, post="E", pre="I", morphology_dir=MORPHOLOGY_DIR
+    )
+    approx = setup["approx"]
+    assert approx["X"] == ["E", "I"] and approx["Y"] == "E"
+    np.testing.assert_array_equal(approx["N_X"], [400.0, 100.0])
+    assert approx["N_Y"] == 400.0
+    assert approx["cellParameters"] == cells.cell_parameters(description, "E", MORPHOLOGY_DIR)
+    assert approx["n_ext"] == config["network"]["drive"]["n_ext"]["E"]
+    assert [s["syntype"] for s in approx["synapseParameters"]] == ["Exp2Syn", "Exp2Syn"]
+    assert approx["nu_X"] == config["kernels"]["presynaptic_rates_Hz"]
+    assert setup["tau_ms"] == config["kernels"]["tau_ms"]
+    np.testing.assert_array_equal(
+        setup["probes"]["csd_slab_edges_um"],
+        kernels.csd_slab_edges_um(np.array(config["kernels"]["probes"]["lfp"]["z_um"])),
+    )
 
 
 def test_current_weight_is_the_inward_current_at_rest() -> None:

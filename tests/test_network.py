@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import pytest
 
+from lfpflow.config import stage_config
 from lfpflow.pointneuron.network import nest_seed, simulate_network
 from lfpflow.signals.spikes import read_spikes, write_spikes
 
@@ -15,11 +16,18 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def small_config(tiny_config):
+    """What the network rule receives: ``stage_config(config, "network")`` of a small run."""
     config = copy.deepcopy(tiny_config)
-    config["network"]["populations"]["E"]["size"] = 200
-    config["network"]["populations"]["I"]["size"] = 50
+    config["populations"]["E"]["size"] = 200
+    config["populations"]["I"]["size"] = 50
     config["simulation"]["tstop_ms"] = 300.0
-    return config
+    return stage_config(config, "network")
+
+
+def test_the_stage_view_has_the_populations_under_network(small_config):
+    populations = small_config["network"]["populations"]
+    assert {name: p["size"] for name, p in populations.items()} == {"E": 200, "I": 50}
+    assert set(populations["E"]) == {"size", "model", "params"}
 
 
 def test_same_seed_gives_identical_spikes_other_seed_does_not(small_config):
@@ -110,7 +118,14 @@ def test_ring_weights_follow_the_gaussian_of_angular_distance():
 def _isolated_config(small_config, model, params=None):
     config = copy.deepcopy(small_config)
     config["network"]["connections"] = [
-        {"pre": "E", "post": "E", "p": 0.0, "delay_ms": 1.0, "weight_pA": 1.0}
+        {
+            "pre": "E",
+            "post": "E",
+            "rule": "pairwise_bernoulli",
+            "p": 0.0,
+            "delay_ms": 1.0,
+            "weight_pA": 1.0,
+        }
     ]
     config["network"]["drive"]["n_ext"] = {}
     for name in ("E", "I"):
@@ -132,6 +147,7 @@ def test_dc_input_drives_only_the_targeted_neurons(small_config, model):
         config["network"]["connections"][0] = {
             "pre": "E",
             "post": "E",
+            "rule": "pairwise_bernoulli",
             "p": 0.0,
             "delay_ms": 1.0,
             ("weight_nS" if model == "iaf_cond_exp" else "weight_mV"): 1.0,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lfpflow import io
+from lfpflow.config import ConfigError, resolve_config
 from lfpflow.pointneuron import single_neuron as sn
 from lfpflow.pointneuron.catalogue import get_model
 from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
@@ -21,7 +23,8 @@ from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
 REPO = Path(__file__).resolve().parents[1]
 DT = 0.0625  # ms, the project's default resolution (2^-4)
 
-#: A characterisation small enough for a test: 9 DC steps, 3 x 5 noise settings.
+#: A characterisation small enough for a test: 9 DC steps, 3 x 5 noise settings
+#: (a ``neurons`` overlay, resolved with :func:`lfpflow.config.resolve_config`).
 SMALL = {
     "n_vp": 1,
     "onset_ms": 50.0,
@@ -62,7 +65,8 @@ def _reset(nest, dt_ms: float = DT, seed: int = 1) -> None:
 def test_lif_dc_rate_is_the_analytic_rate_and_zero_below_rheobase():
     model = get_model("lif")
     params = model.resolved_params({})
-    cfg = sn.neuron_config({"neurons": {"n_vp": 1, "onset_ms": 20.0, "duration_ms": 700.0}})
+    overlay = {"neurons": {"n_vp": 1, "onset_ms": 20.0, "duration_ms": 700.0}}
+    cfg = resolve_config(overlay)["neurons"]
     kernel = sn._Kernel(model, cfg, None)
     C, tau, E_L = params["C_m"], params["tau_m"], params["E_L"]
     V_th, V_reset, t_ref = params["V_th"], params["V_reset"], params["t_ref"]
@@ -312,7 +316,7 @@ def test_ou_samples_drive_a_passive_lif_exactly(nest):
 
 @pytest.fixture(scope="module")
 def lif_file(tmp_path_factory):
-    config = {"seed": 99, "neurons": copy.deepcopy(SMALL)}
+    config = resolve_config({"seed": 99, "neurons": copy.deepcopy(SMALL)})
     result = sn.characterise("lif", config=config)
     path = tmp_path_factory.mktemp("neurons") / "lif.h5"
     sn.write_characterisation(path, result, config=sn.model_scope(config, "lif"))
@@ -350,7 +354,8 @@ def test_lif_characterisation_round_trips_with_units_and_attrs(lif_file):
         assert attrs[name] == defaults[name]
     for name in ("config_sha256", "created_utc", "version_nest-simulator"):
         assert name in attrs
-    assert attrs["seed"] == sn.DEFAULTS["seed"]  # neurons.seed, not the top-level seed
+    # neurons.seed, not the top-level seed
+    assert attrs["seed"] == resolve_config({})["neurons"]["seed"]
     assert attrs["config_sections"] == "neurons"
     # rheobase: C_m (V_th - E_L) / tau_m = 375 pA, to the stated tolerance
     assert attrs["rheobase_tolerance_pA"] <= 1.0
@@ -370,7 +375,8 @@ def test_lif_characterisation_round_trips_with_units_and_attrs(lif_file):
 
 def test_characterisation_is_reproducible(lif_file):
     _, first = lif_file
-    config = {"seed": 1, "neurons": copy.deepcopy(SMALL)}  # the top-level seed is not used
+    # the top-level seed is not used
+    config = resolve_config({"seed": 1, "neurons": copy.deepcopy(SMALL)})
     again = sn.characterise("lif", config=config)
     for name in ("rate_gwn_Hz", "cv_isi_gwn", "example_v_mV"):
         np.testing.assert_array_equal(again["data"][name].data, first["data"][name].data)
@@ -385,31 +391,40 @@ def test_figure_is_written(lif_file, tmp_path):
     assert not list(png.parent.glob("*.tmp"))
 
 
-def test_neuron_config_rejects_unknown_keys_and_models():
-    with pytest.raises(ValueError, match="neurons.dt_msec"):
-        sn.neuron_config({"neurons": {"dt_msec": 0.1}})
-    with pytest.raises(ValueError, match="unknown neuron model"):
-        sn.neuron_config({"neurons": {"models": {"lif3": {}}}})
-    with pytest.raises(ValueError, match="power of two"):
-        sn.neuron_config({"neurons": {"dt_ms": 0.1}})
-    with pytest.raises(ValueError, match="multiple"):
-        sn.neuron_config({"neurons": {"gwn_dt_ms": 0.1}})
-    scope = sn.model_scope(
-        {"neurons": {"models": {"lif": {"example_dc_pA": 500.0}, "hh": {}}}}, "lif"
-    )
+@pytest.mark.parametrize(
+    ("neurons", "key"),
+    [
+        ({"dt_msec": 0.1}, "neurons.dt_msec"),
+        ({"models": {"lif3": {}}}, "neurons.models"),
+        ({"models": {"lif": {"dc_max": 10.0}}}, "neurons.models.lif.dc_max"),
+        ({"dt_ms": 0.1}, "neurons.dt_ms"),
+        ({"gwn_dt_ms": 0.1}, "neurons.gwn_dt_ms"),
+        ({"transient_ms": 1200.0}, "neurons.transient_ms"),
+        ({"transient_ms": -1.0}, "neurons.transient_ms"),
+        ({"rheobase_min_spikes": 0}, "neurons.rheobase_min_spikes"),
+        ({"rheobase_candidates": 0}, "neurons.rheobase_candidates"),
+        ({"gwn_trials": 0}, "neurons.gwn_trials"),
+        ({"n_dc": 1}, "neurons.n_dc"),
+    ],
+)
+def test_resolve_config_rejects_bad_neurons_settings_naming_the_key(neurons, key):
+    # the key named in quotes (an unknown model may be named below neurons.models)
+    with pytest.raises(ConfigError, match=re.escape(f"'{key}")):
+        resolve_config({"neurons": neurons})
+
+
+def test_model_scope_keeps_only_the_model_s_overrides():
+    config = resolve_config({"neurons": {"models": {"lif": {"example_dc_pA": 500.0}, "hh": {}}}})
+    scope = sn.model_scope(config, "lif")
     assert scope["neurons"]["models"] == {"lif": {"example_dc_pA": 500.0}}
-    # resolved: the same params whether or not the schema filled the defaults
-    assert sn.model_scope({}, "hh") == sn.model_scope({"neurons": sn.DEFAULTS}, "hh")
-
-
-def test_schema_defaults_match_the_code_defaults():
-    from lfpflow.config import load_schema
-
-    schema = load_schema()["properties"].get("neurons")
-    if schema is None:
-        pytest.skip("src/lfpflow/config/schemas/config.schema.yaml has no `neurons` section yet")
-    defaults = {name: prop["default"] for name, prop in schema["properties"].items()}
-    assert defaults == sn.DEFAULTS
+    assert list(scope) == ["neurons"] and list(scope["neurons"]) == sorted(scope["neurons"])
+    # every other key as resolved; a model without overrides gets none
+    assert {k: v for k, v in scope["neurons"].items() if k != "models"} == {
+        k: v for k, v in config["neurons"].items() if k != "models"
+    }
+    assert sn.model_scope(config, "glif2")["neurons"]["models"] == {}
+    with pytest.raises(ValueError, match="unknown neuron model"):
+        sn.model_scope(config, "lif3")
 
 
 # ---------------------------------------------------------------------------
@@ -419,7 +434,7 @@ def test_schema_defaults_match_the_code_defaults():
 
 def test_izhikevich_rs_fires_regularly_at_125_pA_and_is_characterised(tmp_path, nestml_module_dir):
     # 1.5 s steps: RS fires at about 3.5 Hz at 125 pA (d = 400 pA)
-    config = {"neurons": {**SMALL, "duration_ms": 1500.0, "transient_ms": 300.0}}
+    config = resolve_config({"neurons": {**SMALL, "duration_ms": 1500.0, "transient_ms": 300.0}})
     result = sn.characterise("izhikevich_rs", config=config, module_dir=nestml_module_dir)
     attrs, data = result["attrs"], result["data"]
     assert attrs["example_dc_pA"] == 125.0  # the configured default for RS

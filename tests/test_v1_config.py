@@ -1,45 +1,33 @@
-"""Tests of the V1 configuration: Python defaults, validation, and the JSON schema."""
+"""Tests of the V1 configuration (defaults and validation from the schema), the packaged
+experimental data, and the independence of lfpflow.v1 from the LFP path."""
 
 from __future__ import annotations
 
-import copy
-from pathlib import Path
+import json
+import re
+import subprocess
+import sys
+from importlib import resources
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
-from lfpflow.v1 import experiments
+from lfpflow.config.schema import ConfigError
+from lfpflow.v1 import data, experiments
 
-SCHEMA = Path(__file__).resolve().parents[1] / "src" / "lfpflow" / "config" / "schemas" / "v1.schema.yaml"
+SCHEMA_FILE = "v1.schema.yaml"
 
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    return yaml.safe_load(SCHEMA.read_text())
-
-
-def _fill_defaults(instance: Any, schema: dict[str, Any]) -> Any:
-    """Fill defaults as Snakemake's validate(set_default=True) does, recursively."""
-    if schema.get("type") == "object" and isinstance(instance, dict):
-        for name, sub in schema.get("properties", {}).items():
-            if name not in instance and "default" in sub:
-                instance[name] = copy.deepcopy(sub["default"])
-            if name in instance:
-                _fill_defaults(instance[name], sub)
-    return instance
+    text = resources.files("lfpflow.config.schemas").joinpath(SCHEMA_FILE).read_text()
+    return yaml.safe_load(text)
 
 
 def test_schema_is_valid_draft7(schema):
     jsonschema.Draft7Validator.check_schema(schema)
-
-
-def test_schema_defaults_equal_python_defaults(schema):
-    filled = _fill_defaults({}, schema)
-    jsonschema.Draft7Validator(schema).validate(filled)
-    assert filled == experiments.DEFAULTS
-    assert experiments.resolve_config(filled) == experiments.DEFAULTS
 
 
 def test_every_schema_key_has_description_default_and_closed_objects(schema):
@@ -58,23 +46,52 @@ def test_every_schema_key_has_description_default_and_closed_objects(schema):
     walk(schema, "v1")
 
 
-def test_snakemake_validate_fills_the_same_defaults():
-    snakemake_utils = pytest.importorskip("snakemake.utils")
-    config: dict[str, Any] = {"relaxation": {"protocol": "converged"}}
-    snakemake_utils.validate(config, str(SCHEMA), set_default=True)
-    expected = copy.deepcopy(experiments.DEFAULTS)
-    expected["relaxation"]["protocol"] = "converged"
-    assert config == expected
-
-
-def test_resolve_config_fills_partial_sections():
+def test_resolve_config_fills_partial_sections(schema):
+    defaults = experiments.resolve_config({})
     resolved = experiments.resolve_config({"simple_complex": {"alpha": 0.3}})
-    assert resolved["simple_complex"]["alpha"] == 0.3
-    assert (
-        resolved["simple_complex"]["lambdas"] == experiments.DEFAULTS["simple_complex"]["lambdas"]
+    section, default_section = resolved["simple_complex"], defaults["simple_complex"]
+    assert section["alpha"] == 0.3
+    assert section["lambdas"] == default_section["lambdas"]
+    assert section["modulation_map"] == default_section["modulation_map"]
+    assert resolved["relaxation"] == defaults["relaxation"]
+    assert experiments.resolve_config(None) == defaults
+    # the defaults are those written in the schema
+    relaxation = schema["properties"]["relaxation"]["properties"]
+    assert defaults["relaxation"]["rate"] == relaxation["rate"]["default"] == 0.1
+    assert defaults["relaxation"]["steps"] == relaxation["steps"]["default"] == 21
+    assert set(defaults) == set(schema["properties"])
+
+
+def test_resolve_config_returns_a_new_object():
+    config = {"perturbations": {"noise_levels": [0.0, 2.0]}}
+    resolved = experiments.resolve_config(config)
+    resolved["perturbations"]["noise_levels"].append(4.0)
+    resolved["relaxation"]["steps"] = 3
+    assert config == {"perturbations": {"noise_levels": [0.0, 2.0]}}
+    again = experiments.resolve_config(config)
+    assert again["perturbations"]["noise_levels"] == [0.0, 2.0]
+    assert again["relaxation"]["steps"] == 21
+
+
+def test_numbers_take_the_type_of_the_schema():
+    """``10`` where the schema wants a number is 10.0; ``100.0`` for an integer is 100."""
+    resolved = experiments.resolve_config(
+        {
+            "simple_complex": {"lambdas": [0, 10], "alpha": 1},
+            "perturbations": {"repetitions": 3.0, "shared_draws": False},
+            "contrast": {"settings": [{"lambda": 8, "pa2m": 0.5, "rate_exponent": 1}]},
+        }
     )
-    assert resolved["relaxation"] == experiments.DEFAULTS["relaxation"]
-    assert experiments.resolve_config(None) == experiments.DEFAULTS
+    assert resolved["simple_complex"]["lambdas"] == [0.0, 10.0]
+    assert all(type(x) is float for x in resolved["simple_complex"]["lambdas"])
+    assert type(resolved["simple_complex"]["alpha"]) is float
+    assert type(resolved["perturbations"]["repetitions"]) is int
+    assert resolved["perturbations"]["shared_draws"] is False
+    setting = resolved["contrast"]["settings"][0]
+    assert type(setting["lambda"]) is float and type(setting["rate_exponent"]) is float
+    assert experiments.resolve_config({"simple_complex": {"lambdas": [0, 10]}}) == (
+        experiments.resolve_config({"simple_complex": {"lambdas": [0.0, 10.0]}})
+    )
 
 
 @pytest.mark.parametrize(
@@ -82,52 +99,136 @@ def test_resolve_config_fills_partial_sections():
     [
         ({"relaxation": {"protocol": "fast"}}, "v1.relaxation.protocol"),
         ({"relaxation": {"rate": 1.5}}, "v1.relaxation.rate"),
+        ({"relaxation": {"rate": 0.0}}, "v1.relaxation.rate"),
         ({"filters": {"n_pixels": 64}}, "v1.filters.n_pixels"),
-        ({"simple_complex": {"lambdas": [1.0, -2.0]}}, "v1.simple_complex.lambdas.1"),
+        ({"simple_complex": {"lambdas": [1.0, -2.0]}}, "v1.simple_complex.lambdas[1]"),
         ({"simple_complex": {"lambdas": []}}, "v1.simple_complex.lambdas"),
         ({"perturbations": {"repetitions": 2.5}}, "v1.perturbations.repetitions"),
-        ({"perturbations": {"shared_draws": "yes"}}, "v1.perturbations.shared_draws"),
-        ({"contrast": {"settings": [{"lambda": 1.0, "pa2m": 0.5}]}}, "v1.contrast.settings.0"),
+        ({"perturbations": {"noise_levels": [-1.0]}}, "v1.perturbations.noise_levels[0]"),
+        ({"perturbations": {"shared_draws": "sometimes"}}, "v1.perturbations.shared_draws"),
+        ({"contrast": {"settings": [{"lambda": 1.0, "pa2m": 0.5}]}}, "v1.contrast.settings[0]"),
         (
             {"contrast": {"settings": [{"lambda": 1.0, "pa2m": 0.0, "rate_exponent": 1}]}},
-            "v1.contrast.settings.0.pa2m",
+            "v1.contrast.settings[0].pa2m",
         ),
         ({"numerics": {"dendritic_sum": "fast"}}, "v1.numerics.dendritic_sum"),
         ({"input_statistics": {"sparse_fraction": 0.0}}, "v1.input_statistics.sparse_fraction"),
+        ({"input_statistics": {"data_file": ""}}, "v1.input_statistics.data_file"),
         (
             {"receptive_field": {"masked": {"mask_threshold": 1.0}}},
             "v1.receptive_field.masked.mask_threshold",
         ),
-        (
-            {"simple_complex": {"modulation_map": {"alpha_min": 0.9}}},
-            "v1.simple_complex.modulation_map.alpha_max",
-        ),
         ({"seed": "one"}, "v1.seed"),
+        ({"seed": -1}, "v1.seed"),
     ],
 )
-def test_bad_values_raise_value_error_naming_the_key(config, key, schema):
-    with pytest.raises(ValueError, match=key.replace(".", r"\.")):
+def test_bad_values_raise_value_error_naming_the_key(config, key):
+    with pytest.raises(ValueError, match=re.escape(f"'{key}'")):
         experiments.resolve_config(config)
 
 
 @pytest.mark.parametrize(
-    "config,where",
-    [({"colour": 1}, "in v1:"), ({"relaxation": {"speed": 2}}, "v1.relaxation")],
+    "modulation_map,key",
+    [
+        ({"alpha_min": 0.9}, "v1.simple_complex.modulation_map.alpha_max"),
+        ({"alpha_min": 0.8}, "v1.simple_complex.modulation_map.alpha_max"),
+        ({"log2_lambda_min": 10.0}, "v1.simple_complex.modulation_map.log2_lambda_max"),
+        ({"log2_lambda_max": 0.5}, "v1.simple_complex.modulation_map.log2_lambda_max"),
+    ],
 )
-def test_unknown_keys_are_rejected(config, where, schema):
-    with pytest.raises(ValueError, match="unknown key"):
+def test_cross_field_checks_name_the_key(modulation_map, key):
+    with pytest.raises(ConfigError, match=re.escape(f"'{key}'")):
+        experiments.resolve_config({"simple_complex": {"modulation_map": modulation_map}})
+
+
+@pytest.mark.parametrize(
+    "config,key",
+    [
+        ({"colour": 1}, "v1.colour"),
+        ({"relaxation": {"speed": 2}}, "v1.relaxation.speed"),
+        ({"data_dir": "data"}, "v1.data_dir"),  # replaced by data files of lfpflow.v1.data
+    ],
+)
+def test_unknown_keys_are_rejected(config, key):
+    with pytest.raises(ConfigError, match=re.escape(f"unknown config key '{key}'")):
         experiments.resolve_config(config)
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.Draft7Validator(schema).validate(_fill_defaults(copy.deepcopy(config), schema))
 
 
-def test_schema_rejects_what_python_rejects(schema):
-    validator = jsonschema.Draft7Validator(schema)
-    for bad in (
-        {"filters": {"n_pixels": 64}},
-        {"relaxation": {"rate": 0.0}},
-        {"perturbations": {"noise_levels": [-1.0]}},
-        {"contrast": {"settings": [{"lambda": 1.0, "pa2m": 0.5}]}},
-    ):
-        with pytest.raises(jsonschema.ValidationError):
-            validator.validate(_fill_defaults(copy.deepcopy(bad), schema))
+# --- experimental data --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "section,columns,rows",
+    [
+        ("input_statistics", ("si_sparse_noise", "si_dense_noise"), 34),
+        ("contrast", ("contrast_percent", "modulation_depth"), 10),
+    ],
+)
+def test_default_data_files_are_package_data(section, columns, rows):
+    name = experiments.resolve_config({})[section]["data_file"]
+    assert "/" not in name and name in data.packaged_files()
+    table = experiments.read_data(name)
+    assert set(table) == set(columns)
+    assert all(table[c].shape == (rows,) for c in columns)
+
+
+def test_data_folder_documents_every_file():
+    readme = resources.files("lfpflow.v1.data").joinpath("README.md").read_text()
+    for name in data.packaged_files():
+        assert name in readme
+
+
+def test_a_data_file_with_a_slash_is_a_user_path(tmp_path, monkeypatch):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "points.csv").write_text(
+        "# my points\ncontrast_percent,modulation_depth\n10,0.5\n100,0.1\n"
+    )
+    table = experiments.read_data(str(tmp_path / "mine" / "points.csv"))
+    assert table["modulation_depth"].tolist() == [0.5, 0.1]
+    monkeypatch.chdir(tmp_path)  # relative to the working directory
+    assert experiments.read_data("mine/points.csv")["contrast_percent"].tolist() == [10.0, 100.0]
+    assert experiments.read_data("./mine/points.csv")["contrast_percent"].size == 2
+
+
+def test_an_unknown_packaged_data_file_is_reported():
+    with pytest.raises(FileNotFoundError, match="give your own file as a path"):
+        experiments.read_data("nowhere.csv")
+
+
+# --- independence of the LFP path ---------------------------------------------------
+
+#: Subpackages and simulators that no module of lfpflow.v1 may import.
+FORBIDDEN = (
+    "lfpflow.pointneuron",
+    "lfpflow.multicompartment",
+    "lfpflow.signals",
+    "lfpflow.figures",
+    "nest",
+    "neuron",
+    "LFPy",
+)
+
+_IMPORT_ALL_OF_V1 = """
+import importlib, json, pkgutil, sys
+import lfpflow.v1
+names = ["lfpflow.v1"] + sorted(
+    m.name for m in pkgutil.walk_packages(lfpflow.v1.__path__, "lfpflow.v1.")
+)
+for name in names:
+    importlib.import_module(name)
+print(json.dumps({"imported": names, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_v1_imports_nothing_of_the_lfp_path_nor_a_simulator():
+    """Every lfpflow.v1 module, imported in a fresh interpreter, leaves the LFP path alone."""
+    run = subprocess.run(
+        [sys.executable, "-c", _IMPORT_ALL_OF_V1], capture_output=True, text=True, check=True
+    )
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    expected = {"lfpflow.v1.data", "lfpflow.v1.experiments", "lfpflow.v1.figures"}
+    assert expected <= set(report["imported"])
+    loaded = [
+        m for m in report["modules"] if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)
+    ]
+    assert loaded == []

@@ -15,7 +15,6 @@ from lfpflow import io
 from lfpflow.v1 import EXPERIMENTS, FIGURES, experiments
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
 
 #: Small but complete: every experiment and panel runs, in seconds.
 REDUCED: dict[str, Any] = {
@@ -44,17 +43,11 @@ REDUCED: dict[str, Any] = {
 }
 
 
-def _data_dir() -> str:
-    if not DATA.exists():
-        pytest.skip(f"experimental data not found at {DATA}")
-    return str(DATA)
-
-
 @pytest.fixture(scope="module")
 def reduced_run(tmp_path_factory) -> dict[str, Any]:
     """Run every experiment once on the reduced configuration (figures for one only)."""
     folder = tmp_path_factory.mktemp("v1")
-    config = dict(REDUCED, data_dir=_data_dir())
+    config = dict(REDUCED)  # experimental data: the defaults, shipped in lfpflow.v1.data
     outputs = {}
     for name in EXPERIMENTS:
         outputs[name] = folder / f"{name}.h5"
@@ -174,7 +167,7 @@ def test_benchmark_seconds(tmp_path):
 
 def test_reruns_are_byte_identical(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    config = dict(REDUCED, data_dir=_data_dir())
+    config = dict(REDUCED)
     for name in ("a", "b"):
         experiments.run_experiment("input_statistics", config, tmp_path / f"{name}.h5")
     assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose
 
 from lfpflow.v1 import analysis, stimuli
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = resources.files("lfpflow.v1.data")
 
 
 # --- stimuli ------------------------------------------------------------------
@@ -129,15 +129,13 @@ def test_fit_recovers_k():
 
 
 def test_k_of_the_experimental_data_from_the_csv():
-    """k of Fournier et al. (2011) Fig 3a, computed from the shared CSV.
+    """k of Fournier et al. (2011) Fig 3a, computed from the packaged CSV.
 
     The authors' notebook, fitting the same points (their .mat file), prints
     k = 3.49817608; the CSV carries the same digitised values.
     """
-    path = DATA / "fournier2011_fig3a_simpleness_index.csv"
-    if not path.exists():
-        pytest.skip(f"experimental data not found at {path}")
-    table = analysis.read_table(path)
+    with resources.as_file(DATA / "fournier2011_fig3a_simpleness_index.csv") as path:
+        table = analysis.read_table(path)
     assert table["si_sparse_noise"].size == table["si_dense_noise"].size == 34
     k, _ = analysis.fit_fournier_k(table["si_sparse_noise"], table["si_dense_noise"])
     assert k == pytest.approx(3.49817608, rel=1e-5)

@@ -1,21 +1,21 @@
 # Single-neuron characterisation of every point-neuron model in the catalogue
-# (src/lfpflow/neurons.py): rheobase, F-I curves under DC and white noise, CV of
-# ISI, an example step response. One job per model; the target `neurons` runs
-# them all. Independent of the network run (results/neurons/, not results/<run>/).
+# (src/lfpflow/pointneuron/catalogue.py): rheobase, F-I curves under DC and white
+# noise, CV of ISI, an example step response. One job per model; the target
+# `neurons` runs them all. Independent of the network run (results/neurons/, not results/<run>/).
 #
-# Expects `config` validated (common.smk); reads the `neurons` section through
-# lfpflow.pointneuron.single_neuron.neuron_config, which fills the defaults of any key the
-# schema has not (yet) filled. Each job receives, as `params.config`, only what
-# its model depends on (lfpflow.pointneuron.single_neuron.model_scope), so changing one
-# model's overrides reruns only that model.
+# Expects `config` resolved (common.smk: every default of the schema filled in,
+# checked by lfpflow.config.checks.check_neurons); reads its `neurons` section as
+# it is. Each job receives, as `params.config`, only what its model depends on
+# (lfpflow.pointneuron.single_neuron.model_scope), so changing one model's
+# overrides reruns only that model.
 
 import glob
 
 from lfpflow.pointneuron.catalogue import CATALOGUE
-from lfpflow.pointneuron.single_neuron import model_scope, neuron_config
+from lfpflow.pointneuron.single_neuron import model_scope
 
 NEURON_MODELS = list(CATALOGUE)
-NEURONS = neuron_config(config)
+NEURONS = config["neurons"]
 
 # models built with NESTML need the module folder (rule build_nestml)
 NESTML_MODELS = [name for name, model in CATALOGUE.items() if model.nestml_model is not None]

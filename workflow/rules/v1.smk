@@ -6,10 +6,9 @@
 # only the configuration it depends on (the shared model keys and its own
 # section), so changing one experiment's parameters reruns only that experiment.
 
-import os
-
 from lfpflow.v1 import EXPERIMENTS as V1_EXPERIMENTS
 from lfpflow.v1 import FIGURES as V1_FIGURES
+from lfpflow.v1.data import locate as v1_locate_data
 
 V1 = config["v1"]
 # Snakemake's `report()` flag (aliased: a line starting with `report` parses as the directive)
@@ -21,13 +20,13 @@ V1_PARAMS = {
     experiment: {
         **{key: V1[key] for key in V1_SHARED},
         experiment: V1[experiment],
-        **({"data_dir": V1["data_dir"]} if "data_file" in V1[experiment] else {}),
     }
     for experiment in V1_EXPERIMENTS
 }
-# experimental data read by an experiment (tracked as input)
+# experimental data read by an experiment (tracked as input): a CSV shipped in
+# lfpflow.v1.data (bare file name, the default) or the user's file (a path with '/')
 V1_DATA = {
-    experiment: os.path.join(V1["data_dir"], V1[experiment]["data_file"])
+    experiment: str(v1_locate_data(V1[experiment]["data_file"]))
     for experiment in V1_EXPERIMENTS
     if "data_file" in V1[experiment]
 }

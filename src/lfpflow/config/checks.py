@@ -64,6 +64,21 @@ def weight_problems(item: Mapping[str, Any], model: Any, key: str) -> Problems:
     ] or [f"config key '{key}': give only one of {', '.join(given)}"]
 
 
+def _non_finite(value: Any, key: str) -> Problems:
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in _non_finite(v, f"{key}.{k}" if key else k)]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{key}[{i}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"config key '{key}': {value!r} is not a finite number"]
+    return []
+
+
+def check_finite(config: Mapping[str, Any]) -> Problems:
+    """No NaN or infinity anywhere (YAML ``.nan``/``.inf`` pass every range check)."""
+    return _non_finite(config, "")
+
+
 def check_run(config: Mapping[str, Any]) -> Problems:
     """``run_name`` must not be a folder lfpflow uses itself."""
     problems: Problems = []
@@ -294,6 +309,30 @@ def check_kernels(config: Mapping[str, Any]) -> Problems:
         f"{kernels['tau_ms']} ms is shorter than 10 time steps",
         problems,
     )
+    steps = kernels["tau_ms"] / dt_ms
+    _require(
+        abs(steps - round(steps)) <= 1e-9,
+        "kernels.tau_ms",
+        f"{kernels['tau_ms']} must be a whole number of simulation.dt_ms ({dt_ms})",
+        problems,
+    )
+    return problems + _probe_problems(kernels["probes"])
+
+
+def _probe_problems(probes: Mapping[str, Any]) -> Problems:
+    """The CSD needs at least two distinct contacts (its slabs lie between them)."""
+    z_um = probes["lfp"]["z_um"]
+    problems: Problems = []
+    if probes["csd"]:
+        _require(
+            len(z_um) >= 2,
+            "kernels.probes.lfp.z_um",
+            "needs at least two contacts for the CSD (kernels.probes.csd)",
+            problems,
+        )
+    _require(
+        len(set(z_um)) == len(z_um), "kernels.probes.lfp.z_um", "must not repeat a depth", problems
+    )
     return problems
 
 
@@ -462,6 +501,7 @@ def check_groundtruth(config: Mapping[str, Any]) -> Problems:
 
 #: Checks in the order they run; a later one may assume the earlier passed.
 CHECKS: tuple[Callable[[Mapping[str, Any]], Problems], ...] = (
+    check_finite,
     check_run,
     check_simulation,
     check_populations,

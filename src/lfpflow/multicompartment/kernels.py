@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from lfpflow.config import pathway_key
 from lfpflow.io import (
     Dataset,
     config_sha256,
@@ -64,7 +65,7 @@ from lfpflow.io import (
     write_h5,
 )
 from lfpflow.multicompartment.cells import (
-    CELL_TEMPLATE_NAME,
+    cell_parameters,
     define_cell_template,
     load_mechanisms,
 )
@@ -81,10 +82,6 @@ KERNEL_DATASETS = {
     "tau_ms": ("ms", ["lag"]),
     "z_um": ("um", ["contact"]),
 }
-
-def pathway_key(post: str, pre: str) -> str:
-    """Pathway key ``"<post>:<pre>"`` (LFPykernels' ``'Y:X'``)."""
-    return f"{post}:{pre}"
 
 
 def current_synapse_weight_nA(weight_uS: float, vrest_mV: float, e_rev_mV: float) -> float:
@@ -160,311 +157,320 @@ def csd_slab_edges_um(z_um: np.ndarray) -> np.ndarray:
     return edges
 
 
-def _item(mapping: Any, key: str, name: str) -> Any:
-    """``mapping[key]``, or a ValueError naming the configuration key ``name``."""
-    if not isinstance(mapping, Mapping):
-        raise ValueError(f"cannot read {name}: its parent is not a mapping")
-    try:
-        return mapping[key]
-    except KeyError:
-        raise ValueError(f"missing configuration key {name}") from None
+# --------------------------------------------------------------------------
+# configuration -> KernelApprox arguments
+# --------------------------------------------------------------------------
 
 
-def _number(value: Any, name: str, *, positive: bool = False, nonnegative: bool = False) -> float:
-    """``value`` as a finite float, or a ValueError naming the configuration key ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if positive and not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    if nonnegative and not value >= 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
+def _check_pathway(kernel_config: Mapping[str, Any], post: str, pre: str) -> None:
+    """Refuse a pathway between populations the kernel description does not declare.
+
+    Parameters
+    ----------
+    kernel_config : Mapping
+        Kernel description (:func:`lfpflow.config.kernel_description`).
+    post, pre : str
+        Postsynaptic (``Y``) and presynaptic (``X``) population names, as given
+        by the caller of :func:`compute_kernel`.
+
+    Raises
+    ------
+    ValueError
+        If ``post`` or ``pre`` is not one of ``kernel_config["populations"]``.
+    """
+    populations = list(kernel_config["populations"])
+    for role, name in (("post", post), ("pre", pre)):
+        if name not in populations:
+            raise ValueError(
+                f"{role}={name!r} is not a population; allowed values: {', '.join(populations)}"
+            )
 
 
-def _number_at(mapping: Any, key: str, name: str, **bounds: bool) -> float:
-    """Validated number ``mapping[key]``; errors name the configuration key ``name``."""
-    return _number(_item(mapping, key, name), name, **bounds)
+def _synapse_parameters(
+    kernel_config: Mapping[str, Any], post: str, pre: str
+) -> dict[str, Any]:
+    """``KernelApprox`` synapse parameters of the synapses ``pre`` makes onto ``post``.
+
+    Parameters
+    ----------
+    kernel_config : Mapping
+        Kernel description (validated).
+    post, pre : str
+        Postsynaptic and presynaptic population.
+
+    Returns
+    -------
+    dict
+        Conductance-based: ``Exp2Syn`` with ``weight`` (uS), ``tau1``,
+        ``tau2`` (ms) and ``e`` (mV). Current-based: ``CurrExp2Syn`` with
+        ``weight`` (nA, :func:`current_synapse_weight_nA` at
+        ``cell.Vrest_mV``), ``tau1`` and ``tau2`` (ms).
+    """
+    synapse = kernel_config["synapses"][pre]
+    tau1, tau2 = float(synapse["tau1_ms"]), float(synapse["tau2_ms"])
+    e_rev = float(synapse["e_rev_mV"])
+    weight_uS = float(kernel_config["weights_uS"][pathway_key(post, pre)])
+    if kernel_config["synapse_type"] == "conductance":
+        return {"weight": weight_uS, "syntype": "Exp2Syn", "tau1": tau1, "tau2": tau2, "e": e_rev}
+    vrest = float(kernel_config["cell"]["Vrest_mV"])
+    return {
+        "weight": current_synapse_weight_nA(weight_uS, vrest, e_rev),
+        "syntype": "CurrExp2Syn",
+        "tau1": tau1,
+        "tau2": tau2,
+    }
 
 
-def _flag_at(mapping: Any, key: str, name: str) -> bool:
-    """Boolean ``mapping[key]``; errors name the configuration key ``name``."""
-    value = _item(mapping, key, name)
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-    return bool(value)
+def _external_synapse_parameters(external: Mapping[str, Any]) -> dict[str, Any]:
+    """``Exp2Syn`` parameters of the external synapses (``kernels.external``).
+
+    Parameters
+    ----------
+    external : Mapping
+        ``kernels.external``: ``weight_uS`` (uS), ``tau1_ms``, ``tau2_ms``
+        (ms), ``e_rev_mV`` (mV).
+
+    Returns
+    -------
+    dict
+        ``syntype``, ``weight`` (uS), ``tau1``, ``tau2`` (ms), ``e`` (mV).
+    """
+    return {
+        "syntype": "Exp2Syn",
+        "weight": float(external["weight_uS"]),
+        "tau1": float(external["tau1_ms"]),
+        "tau2": float(external["tau2_ms"]),
+        "e": float(external["e_rev_mV"]),
+    }
 
 
-def _synapse_kinetics(kernel_config: Mapping[str, Any], pre: str) -> dict[str, float]:
-    """``tau1``, ``tau2`` (ms) and ``e`` (mV) of the synapses ``pre`` makes."""
-    name = f"kernels.synapses['{pre}']"
-    synapse = _item(_item(kernel_config, "synapses", "kernels.synapses"), pre, name)
-    tau1 = _number_at(synapse, "tau1_ms", f"{name}.tau1_ms", positive=True)
-    tau2 = _number_at(synapse, "tau2_ms", f"{name}.tau2_ms", positive=True)
-    if not tau1 < tau2:
-        raise ValueError(f"{name}: tau1_ms ({tau1}) must be smaller than tau2_ms ({tau2})")
-    return {"tau1": tau1, "tau2": tau2, "e": _number_at(synapse, "e_rev_mV", f"{name}.e_rev_mV")}
+def _presynaptic_rates_Hz(
+    kernel_config: Mapping[str, Any], presynaptic: list[str]
+) -> dict[str, float]:
+    """Mean rate (Hz) of each presynaptic population; rates enter only through ``g_eff``.
+
+    Returns
+    -------
+    dict
+        Population -> ``kernels.presynaptic_rates_Hz[population]`` with
+        ``g_eff``, 0.0 without.
+    """
+    rates = kernel_config["presynaptic_rates_Hz"]
+    g_eff = bool(kernel_config["g_eff"])
+    return {x: float(rates[x]) if g_eff else 0.0 for x in presynaptic}
 
 
-def _multapse_arguments(kernel_config: Mapping[str, Any], key: str) -> dict[str, float]:
-    """``scipy.stats.truncnorm`` arguments for the synapses per connection of a pathway."""
-    name = f"kernels.multapses['{key}']"
-    multapse = _item(_item(kernel_config, "multapses", "kernels.multapses"), key, name)
-    mean = _number_at(multapse, "mean", f"{name}.mean", positive=True)
-    sd = _number_at(multapse, "sd", f"{name}.sd", positive=True)
-    low = _number_at(multapse, "min", f"{name}.min")
-    high = _number_at(multapse, "max", f"{name}.max")
-    # KernelApprox evaluates this density at 1, 2, ..., 99 synapses per connection.
-    if not 1 <= low <= high <= 99:
-        raise ValueError(f"{name}: need 1 <= min <= max <= 99, got min={low}, max={high}")
+def _multapse_arguments(multapse: Mapping[str, Any]) -> dict[str, float]:
+    """``scipy.stats.truncnorm`` arguments for the synapses per connection.
+
+    Parameters
+    ----------
+    multapse : Mapping
+        ``kernels.multapses[key]``: ``mean``, ``sd``, ``min``, ``max``
+        (synapses per connection).
+
+    Returns
+    -------
+    dict
+        ``a``, ``b`` (standardised bounds), ``loc``, ``scale``.
+    """
+    mean, sd = float(multapse["mean"]), float(multapse["sd"])
+    low, high = float(multapse["min"]), float(multapse["max"])
     return {"a": (low - mean) / sd, "b": (high - mean) / sd, "loc": mean, "scale": sd}
 
 
-def _delay_arguments(kernel_config: Mapping[str, Any], key: str) -> dict[str, float]:
-    """``scipy.stats.truncnorm`` arguments for the delays (ms) of a pathway."""
-    name = f"kernels.delays['{key}']"
-    delay = _item(_item(kernel_config, "delays", "kernels.delays"), key, name)
-    mean = _number_at(delay, "mean_ms", f"{name}.mean_ms", positive=True)
-    sd = _number_at(delay, "sd_ms", f"{name}.sd_ms", positive=True)
-    # Truncated to [min_ms, inf); a negative delay would make the kernel acausal.
-    low = _number_at(delay, "min_ms", f"{name}.min_ms", nonnegative=True)
+def _delay_arguments(delay: Mapping[str, Any]) -> dict[str, float]:
+    """``scipy.stats.truncnorm`` arguments for the conduction delays (ms).
+
+    Parameters
+    ----------
+    delay : Mapping
+        ``kernels.delays[key]``: ``mean_ms``, ``sd_ms``, ``min_ms`` (ms).
+
+    Returns
+    -------
+    dict
+        ``a``, ``b`` (standardised bounds; truncated to ``[min_ms, inf)``),
+        ``loc`` (ms), ``scale`` (ms).
+    """
+    mean, sd = float(delay["mean_ms"]), float(delay["sd_ms"])
+    low = float(delay["min_ms"])
     return {"a": (low - mean) / sd, "b": np.inf, "loc": mean, "scale": sd}
 
 
-def _position_arguments(kernel_config: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """``get_rand_idx_area_and_distribution_prob`` arguments for a pathway's synapses."""
+def _position_arguments(position: Mapping[str, Any]) -> dict[str, Any]:
+    """``get_rand_idx_area_and_distribution_prob`` arguments for a pathway's synapses.
+
+    Parameters
+    ----------
+    position : Mapping
+        ``kernels.synapse_positions[key]``: ``sections``, and per component
+        of the depth density ``z_mean_um``, ``z_sd_um`` (um) and ``weights``.
+
+    Returns
+    -------
+    dict
+        ``section``, ``fun`` (``scipy.stats.norm`` per component),
+        ``funargs`` (``loc``, ``scale`` in um), ``funweights``.
+    """
     import scipy.stats as st
 
-    name = f"kernels.synapse_positions['{key}']"
-    positions = _item(kernel_config, "synapse_positions", "kernels.synapse_positions")
-    position = _item(positions, key, name)
-    sections = list(_item(position, "sections", f"{name}.sections"))
-    z_means = list(_item(position, "z_mean_um", f"{name}.z_mean_um"))
-    z_sds = list(_item(position, "z_sd_um", f"{name}.z_sd_um"))
-    weights = list(_item(position, "weights", f"{name}.weights"))
-    if not sections or not all(isinstance(section, str) and section for section in sections):
-        raise ValueError(f"{name}.sections must be a non-empty list of section names")
-    if not len(z_means) == len(z_sds) == len(weights) >= 1:
-        raise ValueError(f"{name}: z_mean_um, z_sd_um and weights need one entry per component")
-    components = zip(z_means, z_sds, weights, strict=True)
-    for i, (z_mean, z_sd, weight) in enumerate(components):
-        _number(z_mean, f"{name}.z_mean_um[{i}]")
-        _number(z_sd, f"{name}.z_sd_um[{i}]", positive=True)
-        _number(weight, f"{name}.weights[{i}]", nonnegative=True)
+    z_means, z_sds = list(position["z_mean_um"]), list(position["z_sd_um"])
     return {
-        "section": sections,
+        "section": list(position["sections"]),
         "fun": [st.norm] * len(z_means),
         "funargs": [
             {"loc": float(m), "scale": float(s)} for m, s in zip(z_means, z_sds, strict=True)
         ],
-        "funweights": [float(w) for w in weights],
+        "funweights": [float(w) for w in position["weights"]],
+    }
+
+
+def probe_settings(kernel_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The measurements a kernel is computed for, from ``kernels.probes``.
+
+    Parameters
+    ----------
+    kernel_config : Mapping
+        Kernel description (validated).
+
+    Returns
+    -------
+    dict
+        ``z_um`` (contact depths, um), ``sigma_S_per_m`` (conductivity, S/m),
+        ``radius_um`` and ``soma_z_sd_um`` (population disc radius and
+        soma-depth sd, um), ``csd`` and ``cdm`` flags, and
+        ``csd_slab_edges_um`` (n_contacts x 2, um; None without CSD).
+
+    Raises
+    ------
+    ValueError
+        From :func:`csd_slab_edges_um`, if the CSD is asked for with fewer
+        than two contacts or a repeated depth.
+    """
+    probes = kernel_config["probes"]
+    geometry = kernel_config["population_geometry"]
+    z_um = np.asarray(probes["lfp"]["z_um"], dtype=float)
+    csd = bool(probes["csd"])
+    return {
+        "z_um": z_um,
+        "sigma_S_per_m": float(probes["lfp"]["sigma_S_per_m"]),
+        "radius_um": float(geometry["radius_um"]),
+        "soma_z_sd_um": float(geometry["soma_z_sd_um"]),
+        "csd": csd,
+        "cdm": bool(probes["cdm"]),
+        "csd_slab_edges_um": csd_slab_edges_um(z_um) if csd else None,
+    }
+
+
+def _approx_parameters(
+    kernel_config: Mapping[str, Any], post: str, cell: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Keyword arguments of ``lfpykernels.KernelApprox`` for postsynaptic ``post``.
+
+    Every population is presynaptic to ``post`` (the configuration describes
+    all pathways); all of them add to the effective membrane conductance.
+
+    Parameters
+    ----------
+    kernel_config : Mapping
+        Kernel description (validated).
+    post : str
+        Postsynaptic population (``Y``).
+    cell : Mapping
+        LFPy cell parameters (:func:`lfpflow.multicompartment.cells.cell_parameters`).
+
+    Returns
+    -------
+    dict
+        ``X``, ``Y``, sizes ``N_X``, ``N_Y``, probabilities ``C_YX``, cell,
+        population (um) and rotation parameters, multapse, delay (ms), synapse
+        and synapse-position arguments per presynaptic population, external
+        synapse, ``nu_ext`` (Hz), ``n_ext``, ``nu_X`` (Hz),
+        ``conductance_based``.
+    """
+    import scipy.stats as st
+
+    presynaptic = list(kernel_config["populations"])
+    keys = [pathway_key(post, x) for x in presynaptic]
+    sizes = {name: float(pop["size"]) for name, pop in kernel_config["populations"].items()}
+    geometry = kernel_config["population_geometry"]
+    external = kernel_config["external"]
+    return {
+        "X": presynaptic,
+        "Y": post,
+        "N_X": np.array([sizes[x] for x in presynaptic]),
+        "N_Y": sizes[post],
+        "C_YX": np.array([float(kernel_config["connection_probability"][k]) for k in keys]),
+        "cellParameters": dict(cell),
+        "populationParameters": {
+            "radius": float(geometry["radius_um"]),
+            "loc": float(geometry["soma_z_mean_um"]),
+            "scale": float(geometry["soma_z_sd_um"]),
+        },
+        "rotationParameters": {"x": 0.0, "y": 0.0},
+        "multapseFunction": st.truncnorm,
+        "multapseParameters": [_multapse_arguments(kernel_config["multapses"][k]) for k in keys],
+        "delayFunction": st.truncnorm,
+        "delayParameters": [_delay_arguments(kernel_config["delays"][k]) for k in keys],
+        "synapseParameters": [_synapse_parameters(kernel_config, post, x) for x in presynaptic],
+        "synapsePositionArguments": [
+            _position_arguments(kernel_config["synapse_positions"][k]) for k in keys
+        ],
+        "extSynapseParameters": _external_synapse_parameters(external),
+        "nu_ext": float(external["nu_Hz"]),
+        "n_ext": float(external["n_ext"][post]),
+        "nu_X": _presynaptic_rates_Hz(kernel_config, presynaptic),
+        "conductance_based": kernel_config["synapse_type"] == "conductance",
     }
 
 
 def kernel_approx_arguments(
     kernel_config: Mapping[str, Any], *, post: str, pre: str, morphology_dir: Path
 ) -> dict[str, Any]:
-    """Validate a ``kernels:`` configuration and translate it for one pathway.
+    """Translate a validated kernel description for one pathway.
 
-    Needs no simulator: every configuration error surfaces here, as a
-    ValueError naming the key, before NEURON is loaded.
+    Needs no simulator. The configuration is not checked again
+    (:func:`lfpflow.config.resolve_config` did); only the pathway names and
+    the morphology file, inputs of this function, are.
 
     Parameters
     ----------
     kernel_config : Mapping
-        Resolved ``kernels:`` section of the configuration.
+        Kernel description (:func:`lfpflow.config.kernel_description`).
     post, pre : str
         Postsynaptic (``Y``) and presynaptic (``X``) population names.
     morphology_dir : Path
-        Folder with the morphology files named in ``kernels.populations``.
+        Folder with the morphology files named in ``populations[*].morphology``.
 
     Returns
     -------
     dict
-        ``"approx"``: keyword arguments of ``lfpykernels.KernelApprox``, whose
-        ``X`` lists every population with a connection probability onto
-        ``post`` (all of them add to the effective membrane conductance);
-        ``"vrest_mV"``, ``"g_eff"``, ``"tau_ms"``; ``"probes"``: contact depths
-        (um), conductivity (S/m), population radius and soma-depth sd (um),
-        ``csd`` and ``cdm`` flags.
+        ``"approx"``: keyword arguments of ``lfpykernels.KernelApprox``;
+        ``"vrest_mV"`` (mV), ``"g_eff"``, ``"tau_ms"`` (ms); ``"probes"``:
+        :func:`probe_settings`.
 
     Raises
     ------
     ValueError
-        For a missing, mistyped or out-of-range value (the message names the
-        key).
+        If ``post`` or ``pre`` is not a population, or the CSD is asked for
+        with fewer than two distinct contact depths.
     FileNotFoundError
         If the morphology file of ``post`` does not exist.
     """
-    import scipy.stats as st
-
-    populations = _item(kernel_config, "populations", "kernels.populations")
-    if not isinstance(populations, Mapping):
-        raise ValueError("kernels.populations must be a mapping of population names")
-    for name in (post, pre):
-        _item(populations, name, f"kernels.populations['{name}']")
-    size = {}
-    for name, population in populations.items():
-        key = f"kernels.populations['{name}'].size"
-        size[name] = _number_at(population, "size", key, positive=True)
-        if size[name] != int(size[name]):
-            raise ValueError(f"{key} must be a whole number, got {size[name]}")
-    morphology_name = f"kernels.populations['{post}'].morphology"
-    morphology = Path(morphology_dir) / str(_item(populations[post], "morphology", morphology_name))
-    if not morphology.is_file():
-        raise FileNotFoundError(f"{morphology_name}: no file {morphology}")
-
-    synapse_type = _item(kernel_config, "synapse_type", "kernels.synapse_type")
-    if synapse_type not in ("conductance", "current"):
-        raise ValueError(
-            f"kernels.synapse_type must be 'conductance' or 'current', got {synapse_type!r}"
+    _check_pathway(kernel_config, post, pre)
+    cell = cell_parameters(kernel_config, post, morphology_dir)
+    if not Path(cell["morphology"]).is_file():
+        raise FileNotFoundError(
+            f"morphology of population {post!r} (populations.{post}.cell.morphology): "
+            f"no file {cell['morphology']}"
         )
-    conductance_based = synapse_type == "conductance"
-    g_eff = _flag_at(kernel_config, "g_eff", "kernels.g_eff")
-    if g_eff and not conductance_based:
-        # g_eff is the mean synaptic conductance; current synapses have none
-        # (KernelApprox.get_kernel refuses this combination too).
-        raise ValueError("kernels.g_eff must be false when kernels.synapse_type is 'current'")
-    tau_ms = _number_at(kernel_config, "tau_ms", "kernels.tau_ms", positive=True)
-
-    cell = _item(kernel_config, "cell", "kernels.cell")
-    vrest = _number_at(cell, "Vrest_mV", "kernels.cell.Vrest_mV")
-    cell_parameters = {
-        "morphology": str(morphology),
-        "templatefile": None,  # the template is defined in-process (define_cell_template)
-        "templatename": CELL_TEMPLATE_NAME,
-        "templateargs": None,
-        "v_init": vrest,
-        "Ra": _number_at(cell, "Ra_ohm_cm", "kernels.cell.Ra_ohm_cm", positive=True),
-        "cm": _number_at(cell, "cm_uF_per_cm2", "kernels.cell.cm_uF_per_cm2", positive=True),
-        "passive": True,
-        "passive_parameters": {
-            "g_pas": _number_at(
-                cell, "g_pas_S_per_cm2", "kernels.cell.g_pas_S_per_cm2", positive=True
-            ),
-            "e_pas": vrest,
-        },
-        "celsius": _number_at(cell, "celsius_degC", "kernels.cell.celsius_degC"),
-        # d_lambda rule at 100 Hz: segments of at most ~40 um for our cells,
-        # well below the 100 um CSD slabs and the 75 um soma-depth spread.
-        "nsegs_method": "lambda100",
-    }
-
-    geometry_name = "kernels.population_geometry"
-    geometry = _item(kernel_config, "population_geometry", geometry_name)
-    radius = _number_at(geometry, "radius_um", f"{geometry_name}.radius_um", positive=True)
-    z_mean = _number_at(geometry, "soma_z_mean_um", f"{geometry_name}.soma_z_mean_um")
-    # > 0: GaussCylinderPotential divides by it
-    z_sd = _number_at(geometry, "soma_z_sd_um", f"{geometry_name}.soma_z_sd_um", positive=True)
-
-    # The presynaptic populations of `post` are those with a connection probability.
-    probabilities = _item(kernel_config, "connection_probability", "kernels.connection_probability")
-    own_key = pathway_key(post, pre)
-    _item(probabilities, own_key, f"kernels.connection_probability['{own_key}']")
-    presynaptic = [x for x in populations if pathway_key(post, x) in probabilities]
-    weights_uS = _item(kernel_config, "weights_uS", "kernels.weights_uS")
-    rates = kernel_config.get("presynaptic_rates_Hz")
-    if g_eff and not isinstance(rates, Mapping):
-        raise ValueError(
-            "missing configuration key kernels.presynaptic_rates_Hz: g_eff needs the mean "
-            "firing rate (Hz) of each presynaptic population"
-        )
-
-    probability, synapse_parameters, nu_X = [], [], {}
-    for x in presynaptic:
-        key = pathway_key(post, x)
-        p = _number_at(
-            probabilities, key, f"kernels.connection_probability['{key}']", nonnegative=True
-        )
-        if p > 1:
-            raise ValueError(f"kernels.connection_probability['{key}'] must be <= 1, got {p}")
-        probability.append(p)
-        kinetics = _synapse_kinetics(kernel_config, x)
-        weight_uS = _number_at(weights_uS, key, f"kernels.weights_uS['{key}']", nonnegative=True)
-        if conductance_based:
-            synapse_parameters.append({"weight": weight_uS, "syntype": "Exp2Syn", **kinetics})
-        else:
-            synapse_parameters.append(
-                {
-                    "weight": current_synapse_weight_nA(weight_uS, vrest, kinetics["e"]),
-                    "syntype": "CurrExp2Syn",
-                    "tau1": kinetics["tau1"],
-                    "tau2": kinetics["tau2"],
-                }
-            )
-        # Rates only enter through g_eff.
-        nu_X[x] = (
-            _number_at(rates, x, f"kernels.presynaptic_rates_Hz['{x}']", nonnegative=True)
-            if g_eff
-            else 0.0
-        )
-
-    external_name = "kernels.external"
-    external = _item(kernel_config, "external", external_name)
-    external_synapse = {
-        "syntype": "Exp2Syn",
-        "weight": _number_at(external, "weight_uS", f"{external_name}.weight_uS", nonnegative=True),
-        "tau1": _number_at(external, "tau1_ms", f"{external_name}.tau1_ms", positive=True),
-        "tau2": _number_at(external, "tau2_ms", f"{external_name}.tau2_ms", positive=True),
-        "e": _number_at(external, "e_rev_mV", f"{external_name}.e_rev_mV"),
-    }
-    if not external_synapse["tau1"] < external_synapse["tau2"]:
-        raise ValueError(f"{external_name}: tau1_ms must be smaller than tau2_ms")
-    n_ext = _item(external, "n_ext", f"{external_name}.n_ext")
-
-    probes = _item(kernel_config, "probes", "kernels.probes")
-    lfp = _item(probes, "lfp", "kernels.probes.lfp")
-    z_um = np.asarray(_item(lfp, "z_um", "kernels.probes.lfp.z_um"), dtype=float)
-    if z_um.ndim != 1 or z_um.size == 0 or not np.all(np.isfinite(z_um)):
-        raise ValueError("kernels.probes.lfp.z_um must be a non-empty list of depths (um)")
-    probe_settings = {
-        "z_um": z_um,
-        "sigma_S_per_m": _number_at(
-            lfp, "sigma_S_per_m", "kernels.probes.lfp.sigma_S_per_m", positive=True
-        ),
-        "radius_um": radius,
-        "soma_z_sd_um": z_sd,
-        "csd": _flag_at(probes, "csd", "kernels.probes.csd"),
-        "cdm": _flag_at(probes, "cdm", "kernels.probes.cdm"),
-    }
-    if probe_settings["csd"]:
-        csd_slab_edges_um(z_um)  # raises for fewer than two or repeated contacts
-
-    approx = {
-        "X": presynaptic,
-        "Y": post,
-        "N_X": np.array([size[x] for x in presynaptic]),
-        "N_Y": size[post],
-        "C_YX": np.array(probability),
-        "cellParameters": cell_parameters,
-        "populationParameters": {"radius": radius, "loc": z_mean, "scale": z_sd},
-        "rotationParameters": {"x": 0.0, "y": 0.0},
-        "multapseFunction": st.truncnorm,
-        "multapseParameters": [
-            _multapse_arguments(kernel_config, pathway_key(post, x)) for x in presynaptic
-        ],
-        "delayFunction": st.truncnorm,
-        "delayParameters": [
-            _delay_arguments(kernel_config, pathway_key(post, x)) for x in presynaptic
-        ],
-        "synapseParameters": synapse_parameters,
-        "synapsePositionArguments": [
-            _position_arguments(kernel_config, pathway_key(post, x)) for x in presynaptic
-        ],
-        "extSynapseParameters": external_synapse,
-        "nu_ext": _number_at(external, "nu_Hz", f"{external_name}.nu_Hz", nonnegative=True),
-        "n_ext": _number_at(n_ext, post, f"{external_name}.n_ext['{post}']", nonnegative=True),
-        "nu_X": nu_X,
-        "conductance_based": conductance_based,
-    }
     return {
-        "approx": approx,
-        "vrest_mV": vrest,
-        "g_eff": g_eff,
-        "tau_ms": tau_ms,
-        "probes": probe_settings,
+        "approx": _approx_parameters(kernel_config, post, cell),
+        "vrest_mV": float(kernel_config["cell"]["Vrest_mV"]),
+        "g_eff": bool(kernel_config["g_eff"]),
+        "tau_ms": float(kernel_config["tau_ms"]),
+        "probes": probe_settings(kernel_config),
     }
 
 
@@ -544,101 +550,54 @@ class GaussCylinderCSD:
 # --------------------------------------------------------------------------
 
 
-def compute_kernel(
-    kernel_config: Mapping[str, Any],
-    *,
-    post: str,
-    pre: str,
-    dt_ms: float,
-    mechanisms_dir: Path,
-    morphology_dir: Path,
-) -> dict[str, np.ndarray]:
-    """Spike-to-signal kernel of presynaptic ``pre`` onto postsynaptic ``post``.
-
-    Builds LFPykernels' ``KernelApprox`` for the pathway (Hagen et al.
-    2022): one passive cell of population ``post``,
-    at the mean soma depth, receives at lag 0 all synapses one spike of
-    ``pre`` activates in the population, ``C_YX * N_Y * mean multapses``
-    synapses spread over the compartments in proportion to area times the
-    configured density along depth (that density widened by the soma-depth
-    spread), each as a current synapse (see below). With ``g_eff`` the leak
-    conductance is raised by the mean conductance of all recurrent synapses
-    onto ``post`` (at ``kernels.presynaptic_rates_Hz``) and of the external
-    ones (``kernels.external``), which shortens the membrane time constant.
-    The membrane currents are mapped to
-
-    * ``LFP`` with ``GaussCylinderPotential`` (population as a disc of radius
-      ``population_geometry.radius_um``, depths spread normally with
-      ``soma_z_sd_um``; point contacts on the disc axis),
-    * ``CDM`` with ``KernelApproxCurrentDipoleMoment`` (x and y rows are
-      zero: the population is rotationally symmetric about z),
-    * ``CSD`` with :class:`GaussCylinderCSD` (slabs halfway to neighbouring
-      contacts),
-
-    and convolved with the delay distribution (normal, truncated below at
-    ``delays[...].min_ms``), so every kernel is exactly zero for negative lags
-    and for lags shorter than the shortest delay. (The first nonzero lag is
-    about two steps later: a synaptic current starts at zero, and NEURON's
-    fixed-step scheme records currents one step late.)
-
-    Synapses: ``synapse_type: conductance`` uses Exp2Syn parameters, which
-    ``KernelApprox`` linearises around ``cell.Vrest_mV`` into current synapses
-    of peak ``-weight_uS * (Vrest - e_rev)`` nA. ``synapse_type: current``
-    uses our ``CurrExp2Syn`` directly with peak current
-    ``weight_uS * (e_rev_mV - Vrest_mV)`` (nA, positive = inward, see
-    :func:`current_synapse_weight_nA`), i.e. the conductance synapse's current
-    at rest, and ``KernelApprox(conductance_based=False)``; then ``g_eff``
-    must be false and the kernel is exactly linear in the weights.
+def _lag_window(tau_ms: float, dt_ms: float) -> tuple[np.ndarray, float]:
+    """Kernel lags (ms) and the half-width on the lag grid.
 
     Parameters
     ----------
-    kernel_config : Mapping
-        Resolved ``kernels:`` section of the configuration.
-    post, pre : str
-        Postsynaptic (``Y``) and presynaptic (``X``) population.
+    tau_ms : float
+        Kernel half-width (ms), ``kernels.tau_ms``.
     dt_ms : float
-        Lag step (ms), the simulation's ``dt_ms`` (also NEURON's time step).
-    mechanisms_dir : Path
-        Output of :func:`compile_mechanisms`; loaded once per process.
-    morphology_dir : Path
-        Folder with the morphology files named in ``kernels.populations``.
+        Lag step (ms), an argument of :func:`compute_kernel`.
 
     Returns
     -------
-    dict of ndarray
-        ``"LFP"`` (n_contacts x n_lags, mV), ``"CDM"`` (3 x n_lags, nA*um; if
-        ``probes.cdm``), ``"CSD"`` (n_contacts x n_lags, nA/um^3; if
-        ``probes.csd``), ``"tau_ms"`` (n_lags, ms, ``-tau..tau`` with lag 0 at
-        index ``n_lags // 2``; ``n_lags = 2 * round(tau / dt) + 1``) and
-        ``"z_um"`` (contact depths, um). Each kernel is the response, summed
-        over the postsynaptic population, to one presynaptic spike.
+    lags : ndarray
+        ``-tau..tau`` in steps of ``dt_ms`` (ms), see :func:`lag_times_ms`.
+    tau_ms : float
+        ``round(tau / dt) * dt`` (ms).
 
     Raises
     ------
     ValueError
-        For bad configuration values (message names the key) or a ``tau_ms``
-        that is not a whole number of ``dt_ms``.
+        If ``dt_ms`` is not positive or ``tau_ms`` is not a positive whole
+        number of ``dt_ms``.
     """
-    dt_ms = _number(dt_ms, "simulation.dt_ms", positive=True)
-    setup = kernel_approx_arguments(
-        kernel_config, post=post, pre=pre, morphology_dir=morphology_dir
-    )
-    tau_ms = setup["tau_ms"]
-    half = round(tau_ms / dt_ms)
+    half = round(tau_ms / dt_ms) if dt_ms > 0 else 0
     if half < 1 or abs(tau_ms / dt_ms - half) > 1e-9:
         raise ValueError(
             f"kernels.tau_ms ({tau_ms}) must be a positive whole number of "
             f"simulation.dt_ms ({dt_ms})"
         )
-    lags = lag_times_ms(tau_ms, dt_ms)
-    tau_ms = half * dt_ms
-    probe_setup = setup["probes"]
+    return lag_times_ms(tau_ms, dt_ms), half * dt_ms
 
-    started = time.perf_counter()
+
+def _kernel_probes(probe_setup: Mapping[str, Any]) -> list[Any]:
+    """The LFPykit-style probes ``KernelApprox.get_kernel`` maps currents with.
+
+    Parameters
+    ----------
+    probe_setup : Mapping
+        :func:`probe_settings`.
+
+    Returns
+    -------
+    list
+        ``GaussCylinderPotential`` (LFP), then ``KernelApproxCurrentDipoleMoment``
+        (CDM) and :class:`GaussCylinderCSD` (CSD) if asked for; each with
+        ``cell=None`` until ``KernelApprox`` sets it.
+    """
     import lfpykernels
-
-    load_mechanisms(Path(mechanisms_dir))
-    define_cell_template()
 
     probes: list[Any] = [
         lfpykernels.GaussCylinderPotential(
@@ -655,15 +614,40 @@ def compute_kernel(
         probes.append(
             GaussCylinderCSD(
                 cell=None,
-                slab_edges_um=csd_slab_edges_um(probe_setup["z_um"]),
+                slab_edges_um=probe_setup["csd_slab_edges_um"],
                 radius_um=probe_setup["radius_um"],
                 sigma_z_um=probe_setup["soma_z_sd_um"],
             )
         )
+    return probes
+
+
+def _run_kernel_approx(
+    setup: Mapping[str, Any], probes: list[Any], *, pre: str, dt_ms: float, tau_ms: float
+) -> dict[str, np.ndarray]:
+    """Run ``KernelApprox.get_kernel`` for presynaptic ``pre`` (NEURON must be set up).
+
+    Parameters
+    ----------
+    setup : Mapping
+        :func:`kernel_approx_arguments`.
+    probes : list
+        :func:`_kernel_probes`.
+    pre : str
+        Presynaptic population.
+    dt_ms, tau_ms : float
+        Time step and kernel half-width (ms).
+
+    Returns
+    -------
+    dict
+        Probe class name -> kernel (n_channels x n_lags).
+    """
+    import lfpykernels
 
     approx = lfpykernels.KernelApprox(**setup["approx"])
     try:
-        responses = approx.get_kernel(
+        return approx.get_kernel(
             probes=probes,
             Vrest=setup["vrest_mV"],
             dt=dt_ms,
@@ -680,6 +664,37 @@ def compute_kernel(
         # call (LFPy deletes all sections when the next cell is built).
         approx.cell = None
 
+
+def _kernel_result(
+    responses: Mapping[str, Any],
+    probe_setup: Mapping[str, Any],
+    lags: np.ndarray,
+    dt_ms: float,
+) -> dict[str, np.ndarray]:
+    """Collect the probe responses into the arrays :func:`compute_kernel` returns.
+
+    Parameters
+    ----------
+    responses : Mapping
+        :func:`_run_kernel_approx`.
+    probe_setup : Mapping
+        :func:`probe_settings`.
+    lags : ndarray
+        Expected lags (ms).
+    dt_ms : float
+        Lag step (ms), for the error message.
+
+    Returns
+    -------
+    dict of ndarray
+        ``LFP`` (mV), ``CDM`` (nA*um), ``CSD`` (nA/um^3) as asked for,
+        ``tau_ms`` (ms) and ``z_um`` (um).
+
+    Raises
+    ------
+    RuntimeError
+        If a kernel does not have ``lags.size`` lags.
+    """
     result: dict[str, np.ndarray] = {
         "LFP": np.asarray(responses["GaussCylinderPotential"], dtype=float)
     }
@@ -697,12 +712,85 @@ def compute_kernel(
             )
     result["tau_ms"] = lags
     result["z_um"] = np.array(probe_setup["z_um"], dtype=float)
+    return result
 
-    elapsed = time.perf_counter() - started
+
+def compute_kernel(
+    kernel_config: Mapping[str, Any],
+    *,
+    post: str,
+    pre: str,
+    dt_ms: float,
+    mechanisms_dir: Path,
+    morphology_dir: Path,
+) -> dict[str, np.ndarray]:
+    """Spike-to-signal kernel of presynaptic ``pre`` onto postsynaptic ``post``.
+
+    Builds LFPykernels' ``KernelApprox`` for the pathway (Hagen et al. 2022):
+    one passive cell of ``post`` at the mean soma depth receives at lag 0 all
+    ``C_YX * N_Y * mean multapses`` synapses one spike of ``pre`` activates,
+    spread over the compartments in proportion to area times the configured
+    depth density (widened by the soma-depth spread). With ``g_eff`` the leak
+    conductance is raised by the mean conductance of all recurrent (at
+    ``kernels.presynaptic_rates_Hz``) and external synapses onto ``post``.
+    Membrane currents are mapped to the LFP (``GaussCylinderPotential``: a
+    disc of radius ``population_geometry.radius_um``, depths normal with
+    ``soma_z_sd_um``), the CDM (``KernelApproxCurrentDipoleMoment``; x and y
+    rows zero by symmetry) and the CSD (:class:`GaussCylinderCSD`), then
+    convolved with the delay distribution (normal truncated below at
+    ``min_ms``), so every kernel is zero for lags shorter than the shortest
+    delay (the first nonzero lag is about two steps later: NEURON records
+    currents one step late). ``synapse_type: conductance`` synapses are
+    linearised by ``KernelApprox`` around ``cell.Vrest_mV``; ``current`` ones
+    are our ``CurrExp2Syn`` with the same current at rest
+    (:func:`current_synapse_weight_nA`), exactly linear in the weights.
+
+    Parameters
+    ----------
+    kernel_config : Mapping
+        Kernel description of a validated configuration
+        (:func:`lfpflow.config.kernel_description`); not checked again.
+    post, pre : str
+        Postsynaptic (``Y``) and presynaptic (``X``) population.
+    dt_ms : float
+        Lag step (ms), the simulation's ``dt_ms`` (also NEURON's time step).
+    mechanisms_dir : Path
+        Output of ``cells.compile_mechanisms``; loaded once per process.
+    morphology_dir : Path
+        Folder with the morphology files named in ``populations[*].morphology``.
+
+    Returns
+    -------
+    dict of ndarray
+        ``"LFP"`` (n_contacts x n_lags, mV), ``"CDM"`` (3 x n_lags, nA*um; if
+        ``probes.cdm``), ``"CSD"`` (n_contacts x n_lags, nA/um^3; if
+        ``probes.csd``), ``"tau_ms"`` (:func:`lag_times_ms`, ms) and
+        ``"z_um"`` (contact depths, um). Each kernel is the response of the
+        whole postsynaptic population to one presynaptic spike.
+
+    Raises
+    ------
+    ValueError
+        Before NEURON is loaded: ``post`` or ``pre`` is not a population, or
+        ``kernels.tau_ms`` is not a positive whole number of ``dt_ms``.
+    FileNotFoundError
+        If the morphology file of ``post`` does not exist.
+    """
+    setup = kernel_approx_arguments(
+        kernel_config, post=post, pre=pre, morphology_dir=morphology_dir
+    )
+    lags, tau_ms = _lag_window(setup["tau_ms"], dt_ms)
+
+    started = time.perf_counter()
+    load_mechanisms(Path(mechanisms_dir))
+    define_cell_template()
+    probes = _kernel_probes(setup["probes"])
+    responses = _run_kernel_approx(setup, probes, pre=pre, dt_ms=dt_ms, tau_ms=tau_ms)
+    result = _kernel_result(responses, setup["probes"], lags, dt_ms)
     log.info(
         "kernel %s computed in %.2f s: max|LFP| = %.3g mV%s",
         pathway_key(post, pre),
-        elapsed,
+        time.perf_counter() - started,
         np.abs(result["LFP"]).max(),
         f", max|CDM_z| = {np.abs(result['CDM'][2]).max():.3g} nA*um" if "CDM" in result else "",
     )

@@ -1,8 +1,9 @@
 """Point-neuron network simulation with NEST (the only module importing NEST).
 
-Builds the E/I network described by ``config["network"]`` (by default the LIF
-network fitted by Hagen et al. 2022, PLOS Comput Biol 18:e1010353, to their
-multicompartment network), simulates it and returns the spikes.
+Builds the E/I network described by ``config["network"]`` of the network stage
+view (:func:`simulate_network`; by default the LIF network fitted by Hagen et
+al. 2022, PLOS Comput Biol 18:e1010353, to their multicompartment network),
+simulates it and returns the spikes.
 
 Reproducibility: NEST's random numbers are seeded from ``config["seed"]`` and
 the number of virtual processes is ``config["simulation"]["n_vp"]``, so the
@@ -50,38 +51,15 @@ def _import_nest():
     return nest
 
 
-def simulate_network(
-    config: Mapping[str, Any], *, nestml_module_dir: str | Path | None = None
-) -> NetworkSpikes:
-    """Build and simulate the point-neuron network.
-
-    Parameters
-    ----------
-    config : Mapping
-        Resolved configuration (:func:`lfpflow.config.resolve_config`); uses
-        ``seed``, ``simulation`` (``tstop_ms``, ``dt_ms`` in ms, ``n_vp``) and
-        ``network``.
-    nestml_module_dir : path-like, optional
-        Folder of our compiled NESTML module (``build/nestml``); needed when a
-        population uses a NESTML catalogue model.
-
-    Returns
-    -------
-    NetworkSpikes
-        Spikes of every population and the timings of the phases.
-    """
-    nest = _import_nest()
+def _reset_kernel(nest: Any, config: Mapping[str, Any]) -> None:
+    """Reset NEST and set resolution (``simulation.dt_ms``, ms), threads and seed."""
     sim = config["simulation"]
-    net = config["network"]
     dt_ms = float(sim["dt_ms"])
-    n_vp = int(sim["n_vp"])
-
-    started = time.perf_counter()
     nest.ResetKernel()
     nest.SetKernelStatus(
         {
             # pip NEST has no MPI: virtual processes are threads of this process
-            "total_num_virtual_procs": n_vp,
+            "total_num_virtual_procs": int(sim["n_vp"]),
             "resolution": dt_ms,
             # NEST 3.10 wants an integer; dt is a power of two (checked in config)
             "tics_per_ms": int(round(1.0 / dt_ms)),
@@ -90,7 +68,18 @@ def simulate_network(
         }
     )
 
-    models = {name: get_model(p["model"]) for name, p in net["populations"].items()}
+
+def _population_models(
+    nest: Any, populations: Mapping[str, Any], nestml_module_dir: str | Path | None
+) -> dict[str, NeuronModel]:
+    """Catalogue model of each population; installs our NESTML module if one needs it.
+
+    Raises
+    ------
+    ValueError
+        If a population uses a NESTML model and ``nestml_module_dir`` is None.
+    """
+    models = {name: get_model(p["model"]) for name, p in populations.items()}
     if any(model.nestml_model for model in models.values()):
         if nestml_module_dir is None:
             raise ValueError(
@@ -101,25 +90,44 @@ def simulate_network(
         from lfpflow.pointneuron.nestml_build import install_module
 
         install_module(nest, Path(nestml_module_dir), NESTML_MODULE)
+    return models
 
-    neurons = {}
-    recorders = {}
-    # Populations are created in name order, whatever order the configuration
-    # lists them in: node ids, and so NEST's random streams, depend on the order.
-    for name in sorted(net["populations"]):
-        population = net["populations"][name]
+
+def _create_populations(
+    nest: Any, populations: Mapping[str, Any], models: Mapping[str, NeuronModel]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Create each population, followed by its spike recorder.
+
+    Populations are created in name order, whatever order the configuration
+    lists them in: node ids, and so NEST's random streams, depend on the order.
+
+    Returns
+    -------
+    tuple of dict
+        Population name -> neurons (NodeCollection), and -> spike recorder,
+        both in name order.
+    """
+    neurons: dict[str, Any] = {}
+    recorders: dict[str, Any] = {}
+    for name in sorted(populations):
+        population = populations[name]
         model = models[name]
         neurons[name] = nest.Create(
-            model.nest_model,
-            population["size"],
-            params=model.nest_status(population.get("params", {})),
+            model.nest_model, population["size"], params=model.nest_status(population["params"])
         )
         recorders[name] = nest.Create("spike_recorder")
         nest.Connect(neurons[name], recorders[name])
+    return neurons, recorders
 
-    for conn in net["connections"]:
-        _connect(nest, conn, neurons, models[conn["post"]], net)
 
+def _connect_inputs(
+    nest: Any,
+    config: Mapping[str, Any],
+    neurons: Mapping[str, Any],
+    models: Mapping[str, NeuronModel],
+) -> None:
+    """Connect the drive and inputs of :func:`network_inputs`, populations in name order."""
+    sim = config["simulation"]
     for name, protocol in sorted(network_inputs(config).items()):
         for index, item in enumerate(protocol):
             connect_protocol(
@@ -127,15 +135,20 @@ def simulate_network(
                 item,
                 neurons[name],
                 model=models[name],
-                dt_ms=dt_ms,
+                dt_ms=float(sim["dt_ms"]),
                 tstop_ms=float(sim["tstop_ms"]),
                 rng=protocol_rng(config["seed"], name, index),
             )
-    built = time.perf_counter()
 
-    nest.Simulate(float(sim["tstop_ms"]))
-    simulated = time.perf_counter()
 
+def _collect_spikes(
+    recorders: Mapping[str, Any], neurons: Mapping[str, Any]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Spike times (ms) and senders (index within the population) per population.
+
+    Sorted by (time, sender): the order in which threads hand events to the
+    recorder is not fixed.
+    """
     times_ms: dict[str, np.ndarray] = {}
     senders: dict[str, np.ndarray] = {}
     for name, recorder in recorders.items():
@@ -146,13 +159,58 @@ def simulate_network(
         order = np.lexsort((population_senders, population_times))
         times_ms[name] = population_times[order]
         senders[name] = population_senders[order]
+    return times_ms, senders
 
+
+def simulate_network(
+    config: Mapping[str, Any], *, nestml_module_dir: str | Path | None = None
+) -> NetworkSpikes:
+    """Build and simulate the point-neuron network.
+
+    Steps: reset the kernel (:func:`_reset_kernel`), create the populations
+    (:func:`_create_populations`), connect them (:func:`_connect`), connect
+    the drive and inputs (:func:`_connect_inputs`), simulate, collect the
+    spikes (:func:`_collect_spikes`).
+
+    Parameters
+    ----------
+    config : Mapping
+        ``stage_config(resolved, "network")``
+        (:func:`lfpflow.config.stage_config`): ``seed``, ``simulation``
+        (``tstop_ms``, ``dt_ms`` in ms, ``n_vp``) and ``network``, whose
+        ``populations`` maps each name to ``size``, ``model`` and ``params``.
+    nestml_module_dir : path-like, optional
+        Folder of our compiled NESTML module (``build/nestml``); needed when a
+        population uses a NESTML catalogue model.
+
+    Returns
+    -------
+    NetworkSpikes
+        Spikes of every population and the wall times (s) of the phases.
+    """
+    nest = _import_nest()
+    sim = config["simulation"]
+    net = config["network"]
+
+    started = time.perf_counter()
+    _reset_kernel(nest, config)
+    models = _population_models(nest, net["populations"], nestml_module_dir)
+    neurons, recorders = _create_populations(nest, net["populations"], models)
+    for conn in net["connections"]:
+        _connect(nest, conn, neurons, models[conn["post"]], net)
+    _connect_inputs(nest, config, neurons, models)
+    built = time.perf_counter()
+
+    nest.Simulate(float(sim["tstop_ms"]))
+    simulated = time.perf_counter()
+
+    times_ms, senders = _collect_spikes(recorders, neurons)
     return NetworkSpikes(
         times_ms=times_ms,
         senders=senders,
         population_sizes={name: int(p["size"]) for name, p in net["populations"].items()},
         tstop_ms=float(sim["tstop_ms"]),
-        dt_ms=dt_ms,
+        dt_ms=float(sim["dt_ms"]),
         n_vp=int(nest.GetKernelStatus("total_num_virtual_procs")),
         timings_s={"build": built - started, "simulate": simulated - built},
     )
@@ -169,13 +227,13 @@ def network_inputs(config: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]
     drive = net["drive"]
     weight_keys = [k for k in ("weight_pA", "weight_nS", "weight_mV") if k in drive]
     protocols: dict[str, list[dict[str, Any]]] = {name: [] for name in net["populations"]}
-    for name, n_ext in drive.get("n_ext", {}).items():
+    for name, n_ext in drive["n_ext"].items():
         if n_ext == 0 or drive["nu_ext_Hz"] == 0:
             continue
         protocol = {"type": "poisson", "rate_Hz": drive["nu_ext_Hz"], "n_inputs": n_ext}
         protocol.update({key: drive[key] for key in weight_keys})
         protocols[name].append(protocol)
-    for name, items in net.get("inputs", {}).items():
+    for name, items in net["inputs"].items():
         protocols[name].extend(items)
     return protocols
 
@@ -242,7 +300,7 @@ def _connect(
             "excitatory" if weight >= 0 else "inhibitory"
         ]
     pre, post = neurons[conn["pre"]], neurons[conn["post"]]
-    rule = conn.get("rule", "pairwise_bernoulli")
+    rule = conn["rule"]
     if rule == "pairwise_bernoulli":
         weight_spec, delay_spec = _weight_and_delay_specs(
             nest, weight, float(conn["delay_ms"]), net

@@ -43,11 +43,11 @@ NEST is imported lazily, inside the functions (as in :mod:`lfpflow.pointneuron.n
 
 from __future__ import annotations
 
-import copy
+import itertools
 import logging
-import math
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,34 +60,6 @@ from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
 
 log = logging.getLogger(__name__)
 
-#: Defaults of the ``neurons`` configuration section (the schema repeats them).
-DEFAULTS: dict[str, Any] = {
-    "seed": 12345,
-    "dt_ms": 0.0625,
-    "n_vp": 1,
-    "onset_ms": 100.0,
-    "duration_ms": 1200.0,
-    "transient_ms": 200.0,
-    "n_dc": 41,
-    "dc_max_rheobase": 3.0,
-    "rheobase_min_spikes": 2,
-    "rheobase_tol_pA": 1.0,
-    "rheobase_rel_tol": 0.01,
-    "rheobase_search_max_pA": 10000.0,
-    "rheobase_candidates": 32,
-    "gwn_dt_ms": 0.5,
-    "gwn_sigma_rheobase": [0.5, 1.0, 2.0],
-    "gwn_mean_max_rheobase": 2.0,
-    "n_gwn_mean": 17,
-    "gwn_trials": 4,
-    "min_isis_cv": 10,
-    "example_dc_rheobase": 1.5,
-    "models": {"izhikevich_rs": {"example_dc_pA": 125.0}},
-}
-
-#: Keys allowed in ``neurons.models.<name>``.
-MODEL_KEYS = ("params", "dc_max_pA", "gwn_sigma_pA", "gwn_mean_max_pA", "example_dc_pA")
-
 #: NEST recordables holding the Izhikevich recovery variable (``u``).
 RECOVERY_RECORDABLES = ("u", "U_m")
 
@@ -98,73 +70,26 @@ _DOUBLING_GROUP = 4
 NESTML_DIR = Path("build/nestml")
 
 
-def neuron_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``neurons`` section of ``config`` with defaults filled in.
-
-    Works on an unvalidated configuration (every key read with a default).
-
-    Raises
-    ------
-    ValueError
-        For unknown keys, unknown model names in ``models`` or values out of
-        range.
-    """
-    section = dict(config.get("neurons") or {})
-    unknown = sorted(set(section) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"unknown config key(s) {', '.join(f'neurons.{k}' for k in unknown)}; "
-            f"allowed keys: {', '.join(DEFAULTS)}"
-        )
-    cfg = copy.deepcopy(DEFAULTS)
-    cfg.update(copy.deepcopy(section))
-    for name, overrides in cfg["models"].items():
-        get_model(name)
-        bad = sorted(set(overrides) - set(MODEL_KEYS))
-        if bad:
-            raise ValueError(
-                f"unknown config key(s) {', '.join(f'neurons.models.{name}.{k}' for k in bad)}; "
-                f"allowed keys: {', '.join(MODEL_KEYS)}"
-            )
-    dt = float(cfg["dt_ms"])
-    exponent = math.log2(dt) if dt > 0 else 0.5
-    if exponent != round(exponent) or exponent > 0:
-        raise ValueError(
-            f"config key 'neurons.dt_ms': {dt} must be a power of two not above 1 "
-            "(NEST's integer tics_per_ms = 1/dt_ms)"
-        )
-    ratio = float(cfg["gwn_dt_ms"]) / dt
-    if ratio < 1 or abs(ratio - round(ratio)) > 1e-9:
-        raise ValueError(
-            f"config key 'neurons.gwn_dt_ms': {cfg['gwn_dt_ms']} must be a multiple of "
-            f"neurons.dt_ms ({dt})"
-        )
-    if not 0 <= float(cfg["transient_ms"]) < float(cfg["duration_ms"]):
-        raise ValueError(
-            f"config key 'neurons.transient_ms': {cfg['transient_ms']} must lie in "
-            f"[0, neurons.duration_ms = {cfg['duration_ms']})"
-        )
-    if int(cfg["rheobase_min_spikes"]) < 1:
-        raise ValueError("config key 'neurons.rheobase_min_spikes': must be >= 1")
-    if int(cfg["rheobase_candidates"]) < 1 or int(cfg["n_dc"]) < 2 or int(cfg["gwn_trials"]) < 1:
-        raise ValueError(
-            "config keys 'neurons.rheobase_candidates', 'neurons.gwn_trials' must be >= 1 "
-            "and 'neurons.n_dc' >= 2"
-        )
-    return cfg
-
-
 def model_scope(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
     """The configuration one model's characterisation depends on.
 
-    ``{"neurons": ...}``, resolved (:func:`neuron_config`, so the same whether
-    or not the schema has filled the defaults), with ``models`` reduced to this
-    model's entry, so that changing another model's settings does not rerun
-    this one (Snakemake ``params``). Keys are sorted (see
-    :func:`lfpflow.config.config_scope`).
+    Parameters
+    ----------
+    config : Mapping
+        Resolved configuration (:func:`lfpflow.config.resolve_config`); only
+        its ``neurons`` section is read, as it is.
+    model_name : str
+        Catalogue name (:data:`lfpflow.pointneuron.catalogue.CATALOGUE`).
+
+    Returns
+    -------
+    dict
+        ``{"neurons": ...}`` with ``models`` reduced to this model's entry, so
+        that changing another model's settings does not rerun this one
+        (Snakemake ``params``). Keys are sorted (:func:`lfpflow.config.sorted_keys`).
     """
     get_model(model_name)
-    section = neuron_config(config)
+    section = dict(config["neurons"])
     models = section["models"]
     section["models"] = {model_name: models[model_name]} if model_name in models else {}
     return sorted_keys({"neurons": section})
@@ -176,7 +101,10 @@ def model_scope(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
 
 
 class _Kernel:
-    """Fresh NEST kernels for one model (resolution, seed, NESTML module)."""
+    """Fresh NEST kernels for one model (resolution, seed, NESTML module).
+
+    ``cfg`` is the resolved ``neurons`` section (``dt_ms`` in ms, ``n_vp``, ``seed``).
+    """
 
     def __init__(
         self, model: NeuronModel, cfg: Mapping[str, Any], module_dir: str | Path | None
@@ -271,28 +199,45 @@ def cv_isi(trains: Sequence[np.ndarray], window: tuple[float, float], min_isis: 
 # ---------------------------------------------------------------------------
 
 
+def _connect_dc_steps(
+    kernel: _Kernel, neurons: Any, amplitudes_pA: Sequence[float], cfg: Mapping[str, Any]
+) -> None:
+    """Connect one DC step per amplitude to the neuron of the same index.
+
+    Parameters
+    ----------
+    kernel : _Kernel
+        The kernel the neurons live in (model, resolution in ms, seed).
+    neurons : nest.NodeCollection
+        Neuron ``i`` receives ``amplitudes_pA[i]``.
+    amplitudes_pA : sequence of float
+        Step amplitudes (pA), on from ``onset_ms`` to the end of the run.
+    cfg : Mapping
+        The ``neurons`` section (``onset_ms``, ``duration_ms`` in ms).
+    """
+    for index, amplitude in enumerate(amplitudes_pA):
+        connect_protocol(
+            kernel.nest,
+            {"type": "dc", "amplitude_pA": float(amplitude), "start_ms": float(cfg["onset_ms"])},
+            neurons[index : index + 1],
+            model=kernel.model,
+            dt_ms=kernel.dt_ms,
+            tstop_ms=_tstop(cfg),
+            rng=protocol_rng(kernel.seed, "dc", index),
+        )
+
+
 def dc_spike_trains(
     kernel: _Kernel, params: Mapping[str, float], amplitudes_pA: Sequence[float], cfg: Mapping
 ) -> list[np.ndarray]:
-    """Spike trains of one neuron per DC step amplitude (pA), from ``onset_ms``."""
+    """Spike trains (ms) of one neuron per DC step amplitude (pA), from ``onset_ms``."""
     nest = kernel.reset()
-    model = kernel.model
     amplitudes = [float(a) for a in amplitudes_pA]
-    neurons = _create(nest, model, params, len(amplitudes))
-    tstop = _tstop(cfg)
-    for index, amplitude in enumerate(amplitudes):
-        connect_protocol(
-            nest,
-            {"type": "dc", "amplitude_pA": amplitude, "start_ms": float(cfg["onset_ms"])},
-            neurons[index : index + 1],
-            model=model,
-            dt_ms=kernel.dt_ms,
-            tstop_ms=tstop,
-            rng=protocol_rng(kernel.seed, "dc", index),
-        )
+    neurons = _create(nest, kernel.model, params, len(amplitudes))
+    _connect_dc_steps(kernel, neurons, amplitudes, cfg)
     recorder = nest.Create("spike_recorder")
     nest.Connect(neurons, recorder)
-    nest.Simulate(tstop)
+    nest.Simulate(_tstop(cfg))
     return _spike_trains(recorder, neurons)
 
 
@@ -391,99 +336,100 @@ def _model_settings(cfg: Mapping[str, Any], model_name: str, rheobase: float) ->
     }
 
 
-def characterise(
-    model_name: str, *, config: Mapping[str, Any], module_dir: str | Path | None = None
-) -> dict[str, Any]:
-    """Characterise one catalogue model (see the module docstring).
+@dataclass
+class _Measurement:
+    """The NEST kernel of one characterisation, after it was built.
+
+    Neurons are laid out as ``n_dc`` DC neurons, then ``gwn_trials`` neurons
+    per white-noise setting (sd-major, then mean), then the example neuron.
+    """
+
+    #: every neuron of the kernel (NodeCollection)
+    neurons: Any
+    #: spike_recorder of every neuron
+    recorder: Any
+    #: multimeter of the example neuron: ``V_m`` (mV) and ``recovery``
+    multimeter: Any
+    #: NEST recordable of the Izhikevich recovery variable, or None
+    recovery: str | None
+    #: delay (ms) with which the example's current reaches the neuron
+    current_delay_ms: float
+
+
+def _connect_white_noise(
+    kernel: _Kernel, neurons: Any, first: int, settings: Mapping[str, Any], cfg: Mapping[str, Any]
+) -> None:
+    """Connect ``gwn_trials`` neurons per white-noise setting, from neuron ``first`` on.
 
     Parameters
     ----------
-    model_name : str
-        Catalogue name (:data:`lfpflow.pointneuron.catalogue.CATALOGUE`).
-    config : Mapping
-        Configuration holding a ``neurons`` section (defaults filled in where
-        missing, see :data:`DEFAULTS`); the whole configuration or
-        :func:`model_scope`.
-    module_dir : path-like, optional
-        Folder of our NESTML module (default ``build/nestml``), needed for
-        models with ``nestml_model``.
+    kernel : _Kernel
+        The kernel the neurons live in.
+    neurons : nest.NodeCollection
+        Every neuron of the kernel.
+    first : int
+        Index of the first noise neuron in ``neurons``.
+    settings : Mapping
+        :func:`_model_settings`: ``gwn_sigma_pA`` (sd, pA) and ``gwn_mean_pA``
+        (mean, pA); setting ``s`` is sd ``s // n_mean``, mean ``s % n_mean``.
+    cfg : Mapping
+        The ``neurons`` section (``gwn_trials``, ``gwn_dt_ms`` and ``onset_ms`` in ms).
+    """
+    trials = int(cfg["gwn_trials"])
+    pairs = itertools.product(settings["gwn_sigma_pA"], settings["gwn_mean_pA"])
+    for setting, (sigma, mean) in enumerate(pairs):
+        start = first + setting * trials
+        connect_protocol(
+            kernel.nest,
+            {
+                "type": "white_noise",
+                "mean_pA": float(mean),
+                "sd_pA": float(sigma),
+                "dt_ms": float(cfg["gwn_dt_ms"]),
+                "start_ms": float(cfg["onset_ms"]),
+            },
+            neurons[start : start + trials],
+            model=kernel.model,
+            dt_ms=kernel.dt_ms,
+            tstop_ms=_tstop(cfg),
+            rng=protocol_rng(kernel.seed, "white_noise", setting),
+        )
+
+
+def _connect_example(
+    kernel: _Kernel, example: Any, amplitude_pA: float, cfg: Mapping[str, Any]
+) -> tuple[Any, str | None, float]:
+    """Give the example neuron its DC step and a multimeter.
+
+    Parameters
+    ----------
+    kernel : _Kernel
+        The kernel the neuron lives in.
+    example : nest.NodeCollection
+        The one example neuron.
+    amplitude_pA : float
+        Step amplitude (pA), on from ``onset_ms`` (ms).
+    cfg : Mapping
+        The ``neurons`` section.
 
     Returns
     -------
-    dict
-        ``model``, ``params`` (config names -> values), ``param_units``,
-        ``data`` (name -> :class:`lfpflow.io.Dataset`), ``attrs`` (scalars and
-        strings for the file's root) and ``timings_s``; write it with
-        :func:`write_characterisation`.
+    tuple
+        The multimeter (``V_m`` in mV, and the recovery variable if the model
+        has one, every ``dt_ms``), the recovery variable's NEST name or None,
+        and the delay (ms) of the current's connection.
     """
-    model = get_model(model_name)
-    cfg = neuron_config(config)
-    overrides = cfg["models"].get(model_name, {})
-    params = model.resolved_params(overrides.get("params", {}))
-    kernel = _Kernel(model, cfg, module_dir)
-    window = _window(cfg)
-    tstop = _tstop(cfg)
-    onset = float(cfg["onset_ms"])
-    timings: dict[str, float] = {}
-
-    started = time.perf_counter()
-    rheo = find_rheobase(kernel, params, cfg)
-    timings["rheobase"] = time.perf_counter() - started
-    rheobase = rheo["rheobase_pA"]
-    settings = _model_settings(cfg, model_name, rheobase)
-    log.info(
-        "%s: rheobase %.4g pA (bracket %.4g pA, %d kernels)",
-        model_name,
-        rheobase,
-        rheobase - rheo["rheobase_lower_pA"],
-        rheo["kernels"],
-    )
-
-    # One kernel: DC neurons, noise neurons (trials per setting), example neuron.
-    started = time.perf_counter()
-    nest = kernel.reset()
-    dc = settings["dc_pA"]
-    sigmas, means = settings["gwn_sigma_pA"], settings["gwn_mean_pA"]
-    trials = int(cfg["gwn_trials"])
-    n_noise = sigmas.size * means.size * trials
-    neurons = _create(nest, model, params, dc.size + n_noise + 1)
-    common = {"model": model, "dt_ms": kernel.dt_ms, "tstop_ms": tstop}
-    for index, amplitude in enumerate(dc):
-        connect_protocol(
-            nest,
-            {"type": "dc", "amplitude_pA": float(amplitude), "start_ms": onset},
-            neurons[index : index + 1],
-            rng=protocol_rng(kernel.seed, "dc", index),
-            **common,
-        )
-    first = dc.size
-    setting = 0
-    for sigma in sigmas:
-        for mean in means:
-            start = first + setting * trials
-            connect_protocol(
-                nest,
-                {
-                    "type": "white_noise",
-                    "mean_pA": float(mean),
-                    "sd_pA": float(sigma),
-                    "dt_ms": float(cfg["gwn_dt_ms"]),
-                    "start_ms": onset,
-                },
-                neurons[start : start + trials],
-                rng=protocol_rng(kernel.seed, "white_noise", setting),
-                **common,
-            )
-            setting += 1
-    example = neurons[len(neurons) - 1 : len(neurons)]
+    nest = kernel.nest
     created = connect_protocol(
         nest,
-        {"type": "dc", "amplitude_pA": settings["example_dc_pA"], "start_ms": onset},
+        {"type": "dc", "amplitude_pA": amplitude_pA, "start_ms": float(cfg["onset_ms"])},
         example,
+        model=kernel.model,
+        dt_ms=kernel.dt_ms,
+        tstop_ms=_tstop(cfg),
         rng=protocol_rng(kernel.seed, "example", 0),
-        **common,
     )
-    delivery_delay = float(nest.GetConnections(created["devices"]).get("delay"))
+    delay_ms = float(nest.GetConnections(created["devices"]).get("delay"))
     recordables = list(example.get("recordables"))
     recovery = next((name for name in RECOVERY_RECORDABLES if name in recordables), None)
     multimeter = nest.Create(
@@ -494,61 +440,194 @@ def characterise(
         },
     )
     nest.Connect(multimeter, example)
+    return multimeter, recovery, delay_ms
+
+
+def _build_measurement(
+    kernel: _Kernel,
+    params: Mapping[str, float],
+    settings: Mapping[str, Any],
+    cfg: Mapping[str, Any],
+) -> _Measurement:
+    """One fresh kernel with the DC, white-noise and example neurons, unconnected.
+
+    Parameters
+    ----------
+    kernel : _Kernel
+        Kernel factory of the model (reset here).
+    params : Mapping
+        Model parameters under their catalogue names (catalogue units).
+    settings : Mapping
+        Amplitudes (pA) from :func:`_model_settings`.
+    cfg : Mapping
+        The ``neurons`` section.
+
+    Returns
+    -------
+    _Measurement
+        The kernel's neurons and recorders, ready for ``nest.Simulate``.
+    """
+    nest = kernel.reset()
+    n_dc = settings["dc_pA"].size
+    n_settings = settings["gwn_sigma_pA"].size * settings["gwn_mean_pA"].size
+    neurons = _create(nest, kernel.model, params, n_dc + n_settings * int(cfg["gwn_trials"]) + 1)
+    _connect_dc_steps(kernel, neurons, settings["dc_pA"], cfg)
+    _connect_white_noise(kernel, neurons, n_dc, settings, cfg)
+    example = neurons[len(neurons) - 1 : len(neurons)]
+    multimeter, recovery, delay_ms = _connect_example(
+        kernel, example, settings["example_dc_pA"], cfg
+    )
     recorder = nest.Create("spike_recorder")
     nest.Connect(neurons, recorder)
-    timings["build"] = time.perf_counter() - started
-    started = time.perf_counter()
-    nest.Simulate(tstop)
-    timings["simulate"] = time.perf_counter() - started
+    return _Measurement(neurons, recorder, multimeter, recovery, delay_ms)
 
-    trains = _spike_trains(recorder, neurons)
-    rate_dc = np.array([steady_rate_Hz(t, window) for t in trains[: dc.size]])
+
+def _dc_rates(
+    trains: Sequence[np.ndarray], window: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rates (Hz) of the DC neurons in the analysis ``window`` (ms).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The steady-state rate (inverse mean ISI, :func:`steady_rate_Hz`) and
+        the spike count over the window length, one per train.
+    """
     window_s = (window[1] - window[0]) / 1000.0
-    count_dc = np.array([_in_window(t, window).size / window_s for t in trains[: dc.size]])
-    rate_gwn = np.empty((sigmas.size, means.size))
-    cv_gwn = np.empty((sigmas.size, means.size))
-    setting = 0
-    for i in range(sigmas.size):
-        for j in range(means.size):
-            group = trains[first + setting * trials : first + (setting + 1) * trials]
-            n_spikes = sum(_in_window(t, window).size for t in group)
-            rate_gwn[i, j] = n_spikes / (trials * window_s)
-            cv_gwn[i, j] = cv_isi(group, window, int(cfg["min_isis_cv"]))
-            setting += 1
-    events = multimeter.get("events")
-    order = np.argsort(events["times"], kind="stable")
-    example_t = np.asarray(events["times"], dtype=np.float64)[order]
-    example_v = np.asarray(events["V_m"], dtype=np.float64)[order]
+    rate = np.array([steady_rate_Hz(t, window) for t in trains])
+    count = np.array([_in_window(t, window).size / window_s for t in trains])
+    return rate, count
 
-    param_units = {name: p.units for name, p in model.parameters.items()}
+
+def _white_noise_statistics(
+    trains: Sequence[np.ndarray],
+    shape: tuple[int, int],
+    window: tuple[float, float],
+    cfg: Mapping[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rate (Hz) and CV of ISI (1) per white-noise setting, trials pooled.
+
+    Parameters
+    ----------
+    trains : sequence of numpy.ndarray
+        Spike times (ms) of the noise neurons, ``gwn_trials`` per setting,
+        settings in the order of :func:`_connect_white_noise`.
+    shape : tuple of int
+        (number of sds, number of means).
+    window : tuple of float
+        Analysis window (ms).
+    cfg : Mapping
+        The ``neurons`` section (``gwn_trials``, ``min_isis_cv``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``rate_gwn_Hz`` (spike count / (trials x window length)) and
+        ``cv_isi_gwn`` (NaN with fewer than ``min_isis_cv`` ISIs), both ``shape``.
+    """
+    trials = int(cfg["gwn_trials"])
+    window_s = (window[1] - window[0]) / 1000.0
+    rate = np.empty(shape)
+    cv = np.empty(shape)
+    for setting, (i, j) in enumerate(np.ndindex(*shape)):
+        group = trains[setting * trials : (setting + 1) * trials]
+        n_spikes = sum(_in_window(t, window).size for t in group)
+        rate[i, j] = n_spikes / (trials * window_s)
+        cv[i, j] = cv_isi(group, window, int(cfg["min_isis_cv"]))
+    return rate, cv
+
+
+def _example_trace(measurement: _Measurement) -> dict[str, np.ndarray]:
+    """The example neuron's recording, in time order.
+
+    Returns
+    -------
+    dict
+        ``t`` (ms), ``v`` (mV) and, if the model has one, ``u`` (the recovery
+        variable, in the units of the model's ``d``).
+    """
+    events = measurement.multimeter.get("events")
+    order = np.argsort(events["times"], kind="stable")
+    trace = {
+        "t": np.asarray(events["times"], dtype=np.float64)[order],
+        "v": np.asarray(events["V_m"], dtype=np.float64)[order],
+    }
+    if measurement.recovery is not None:
+        trace["u"] = np.asarray(events[measurement.recovery], dtype=np.float64)[order]
+    return trace
+
+
+def _analyse(
+    measurement: _Measurement, settings: Mapping[str, Any], cfg: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
+    """Rates, CVs and the example response of a simulated measurement.
+
+    Returns
+    -------
+    dict
+        ``rate_dc_Hz``, ``rate_dc_count_Hz`` (Hz, per DC amplitude),
+        ``rate_gwn_Hz`` (Hz), ``cv_isi_gwn`` (1) (sd x mean),
+        ``example_spike_times_ms`` (ms) and the example trace ``t`` (ms),
+        ``v`` (mV) and, for the Izhikevich models, ``u``.
+    """
+    window = _window(cfg)
+    trains = _spike_trains(measurement.recorder, measurement.neurons)
+    n_dc = settings["dc_pA"].size
+    shape = (settings["gwn_sigma_pA"].size, settings["gwn_mean_pA"].size)
+    rate_dc, count_dc = _dc_rates(trains[:n_dc], window)
+    rate_gwn, cv_gwn = _white_noise_statistics(trains[n_dc:-1], shape, window, cfg)
+    return {
+        "rate_dc_Hz": rate_dc,
+        "rate_dc_count_Hz": count_dc,
+        "rate_gwn_Hz": rate_gwn,
+        "cv_isi_gwn": cv_gwn,
+        "example_spike_times_ms": trains[-1],
+        **_example_trace(measurement),
+    }
+
+
+def _datasets(
+    model: NeuronModel,
+    settings: Mapping[str, Any],
+    results: Mapping[str, np.ndarray],
+    rheo: Mapping[str, Any],
+    recovery: str | None,
+) -> dict[str, io.Dataset]:
+    """The characterisation's datasets, each with its units (see :func:`characterise`)."""
     data: dict[str, io.Dataset] = {
-        "dc_pA": io.Dataset(dc, "pA", description="DC step amplitude, one neuron each"),
+        "dc_pA": io.Dataset(
+            settings["dc_pA"], "pA", description="DC step amplitude, one neuron each"
+        ),
         "rate_dc_Hz": io.Dataset(
-            rate_dc,
+            results["rate_dc_Hz"],
             "Hz",
             description="steady-state rate: inverse mean ISI in the analysis window, "
             "0 with fewer than 2 spikes",
         ),
         "rate_dc_count_Hz": io.Dataset(
-            count_dc, "Hz", description="spike count in the analysis window / window length"
+            results["rate_dc_count_Hz"],
+            "Hz",
+            description="spike count in the analysis window / window length",
         ),
-        "gwn_sigma_pA": io.Dataset(sigmas, "pA", description="white-noise sd per noise step"),
-        "gwn_mean_pA": io.Dataset(means, "pA", description="white-noise mean"),
+        "gwn_sigma_pA": io.Dataset(
+            settings["gwn_sigma_pA"], "pA", description="white-noise sd per noise step"
+        ),
+        "gwn_mean_pA": io.Dataset(settings["gwn_mean_pA"], "pA", description="white-noise mean"),
         "rate_gwn_Hz": io.Dataset(
-            rate_gwn,
+            results["rate_gwn_Hz"],
             "Hz",
             dims="gwn_sigma_pA,gwn_mean_pA",
             description="spike count in the analysis window / (trials x window length)",
         ),
         "cv_isi_gwn": io.Dataset(
-            cv_gwn,
+            results["cv_isi_gwn"],
             "1",
             dims="gwn_sigma_pA,gwn_mean_pA",
             description="CV of the ISIs of all trials pooled; NaN with too few ISIs",
         ),
-        "example_spike_times_ms": io.Dataset(trains[-1], "ms"),
-        "example_t_ms": io.Dataset(example_t, "ms"),
-        "example_v_mV": io.Dataset(example_v, "mV"),
+        "example_spike_times_ms": io.Dataset(results["example_spike_times_ms"], "ms"),
+        "example_t_ms": io.Dataset(results["t"], "ms"),
+        "example_v_mV": io.Dataset(results["v"], "mV"),
         "rheobase_tested_pA": io.Dataset(rheo["tested_pA"], "pA"),
         "rheobase_tested_spikes": io.Dataset(
             rheo["tested_spikes"], "1", description="spikes in the analysis window"
@@ -557,41 +636,121 @@ def characterise(
     if recovery is not None:
         u_units = model.parameters["d"].units if "d" in model.parameters else "unknown"
         data["example_u"] = io.Dataset(
-            np.asarray(events[recovery], dtype=np.float64)[order],
-            u_units,
-            nest_recordable=recovery,
-            description="recovery variable u",
+            results["u"], u_units, nest_recordable=recovery, description="recovery variable u"
         )
-    attrs: dict[str, Any] = {
+    return data
+
+
+def _attributes(
+    kernel: _Kernel,
+    cfg: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    rheo: Mapping[str, Any],
+    current_delay_ms: float,
+) -> dict[str, Any]:
+    """Scalars and strings for the file's root (see :func:`characterise`).
+
+    Amplitudes in pA, times in ms; ``n_vp`` is read from the NEST kernel.
+    """
+    model = kernel.model
+    onset = float(cfg["onset_ms"])
+    window = _window(cfg)
+    min_spikes = int(cfg["rheobase_min_spikes"])
+    return {
         "model": model.name,
         "nest_model": model.nest_model,
         "model_description": model.description,
         "synapse": model.synapse,
-        "rheobase_pA": float(rheobase),
+        "rheobase_pA": float(rheo["rheobase_pA"]),
         "rheobase_lower_pA": float(rheo["rheobase_lower_pA"]),
         "rheobase_tolerance_pA": float(rheo["tolerance_pA"]),
-        "rheobase_min_spikes": int(cfg["rheobase_min_spikes"]),
+        "rheobase_min_spikes": min_spikes,
         "rheobase_criterion": (
             f"smallest DC step from rest (start {onset:g} ms) giving >= "
-            f"{int(cfg['rheobase_min_spikes'])} spikes in [{window[0]:g}, {window[1]:g}) ms; "
+            f"{min_spikes} spikes in [{window[0]:g}, {window[1]:g}) ms; "
             "parallel bisection, true rheobase in (rheobase_lower_pA, rheobase_pA]"
         ),
         "example_dc_pA": float(settings["example_dc_pA"]),
         "example_onset_ms": onset,
         "analysis_window_ms": [float(window[0]), float(window[1])],
-        "tstop_ms": tstop,
+        "tstop_ms": _tstop(cfg),
         "dt_ms": kernel.dt_ms,
         "gwn_dt_ms": float(cfg["gwn_dt_ms"]),
-        "gwn_trials": trials,
-        "current_delay_ms": delivery_delay,
-        "n_vp": int(nest.GetKernelStatus("total_num_virtual_procs")),
-        "param_units": param_units,
+        "gwn_trials": int(cfg["gwn_trials"]),
+        "current_delay_ms": current_delay_ms,
+        "n_vp": int(kernel.nest.GetKernelStatus("total_num_virtual_procs")),
+        "param_units": {name: p.units for name, p in model.parameters.items()},
     }
+
+
+def _timed_rheobase(
+    kernel: _Kernel, params: Mapping[str, float], cfg: Mapping[str, Any]
+) -> tuple[dict[str, Any], float]:
+    """:func:`find_rheobase`, logged, and its wall time (s)."""
+    started = time.perf_counter()
+    rheo = find_rheobase(kernel, params, cfg)
+    elapsed = time.perf_counter() - started
+    log.info(
+        "%s: rheobase %.4g pA (bracket %.4g pA, %d kernels)",
+        kernel.model.name,
+        rheo["rheobase_pA"],
+        rheo["rheobase_pA"] - rheo["rheobase_lower_pA"],
+        rheo["kernels"],
+    )
+    return rheo, elapsed
+
+
+def characterise(
+    model_name: str, *, config: Mapping[str, Any], module_dir: str | Path | None = None
+) -> dict[str, Any]:
+    """Characterise one catalogue model (see the module docstring).
+
+    Steps: the rheobase (:func:`find_rheobase`), then one kernel with every
+    other measurement (:func:`_build_measurement`), simulated once and
+    analysed (:func:`_analyse`).
+
+    Parameters
+    ----------
+    model_name : str
+        Catalogue name (:data:`lfpflow.pointneuron.catalogue.CATALOGUE`).
+    config : Mapping
+        Resolved configuration (:func:`lfpflow.config.resolve_config`) or
+        :func:`model_scope` of one; only its complete ``neurons`` section is
+        read.
+    module_dir : path-like, optional
+        Folder of our NESTML module (default ``build/nestml``), needed for
+        models with ``nestml_model``.
+
+    Returns
+    -------
+    dict
+        ``model``, ``params`` (config names -> values), ``param_units``,
+        ``data`` (name -> :class:`lfpflow.io.Dataset`), ``attrs`` (scalars and
+        strings for the file's root) and ``timings_s`` (wall times in s);
+        write it with :func:`write_characterisation`.
+    """
+    model = get_model(model_name)
+    cfg = config["neurons"]
+    params = model.resolved_params(cfg["models"].get(model_name, {}).get("params", {}))
+    kernel = _Kernel(model, cfg, module_dir)
+    timings: dict[str, float] = {}
+    rheo, timings["rheobase"] = _timed_rheobase(kernel, params, cfg)
+    settings = _model_settings(cfg, model_name, rheo["rheobase_pA"])
+
+    started = time.perf_counter()
+    measurement = _build_measurement(kernel, params, settings, cfg)
+    timings["build"] = time.perf_counter() - started
+    started = time.perf_counter()
+    kernel.nest.Simulate(_tstop(cfg))
+    timings["simulate"] = time.perf_counter() - started
+
+    results = _analyse(measurement, settings, cfg)
+    attrs = _attributes(kernel, cfg, settings, rheo, measurement.current_delay_ms)
     return {
         "model": model.name,
         "params": params,
-        "param_units": param_units,
-        "data": data,
+        "param_units": attrs["param_units"],
+        "data": _datasets(model, settings, results, rheo, measurement.recovery),
         "attrs": attrs,
         "timings_s": timings,
     }
@@ -609,8 +768,7 @@ def write_characterisation(
     ``seed``). Timings are left to the log, so that the same configuration
     gives the same file.
     """
-    cfg = neuron_config(config)
-    attrs = io.provenance(config, seed=int(cfg["seed"]))
+    attrs = io.provenance(config, seed=int(config["neurons"]["seed"]))
     attrs.update(result["attrs"])
     attrs.update({name: float(value) for name, value in result["params"].items()})
     io.write_h5(path, result["data"], attrs=attrs)

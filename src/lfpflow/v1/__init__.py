@@ -15,8 +15,12 @@ Modules
 :mod:`lfpflow.v1.analysis`
     Modulation depth, tuning width, simpleness index, Fournier fit.
 :mod:`lfpflow.v1.experiments`
-    Configuration (defaults, validation) and one function per experiment,
+    Configuration (validated and completed from the defaults of
+    ``lfpflow/config/schemas/v1.schema.yaml``) and one function per experiment,
     writing ``results/v1/<experiment>.h5``; :func:`~lfpflow.v1.experiments.summarise`.
+:mod:`lfpflow.v1.data`
+    The experimental data (CSV, package data; provenance in its ``README.md``)
+    and :func:`~lfpflow.v1.data.locate`, which resolves a ``data_file`` key.
 :mod:`lfpflow.v1.figures`
     The only matplotlib user for V1.
 

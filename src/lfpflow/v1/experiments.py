@@ -1,11 +1,13 @@
 """The experiments of Rentzeperis, Prandi & Bertalmío (2025), one function each.
 
-Each experiment function takes the resolved ``v1`` configuration (see
-:data:`DEFAULTS` and :func:`resolve_config`) and returns the content of its
+Each experiment function takes the ``v1`` configuration (completed by
+:func:`resolve_config` from the defaults of
+``src/lfpflow/config/schemas/v1.schema.yaml``) and returns the content of its
 HDF5 file (a mapping for :func:`lfpflow.io.write_h5`); :func:`run_experiment`
 computes, writes ``results/v1/<experiment>.h5`` and draws the figures from
 the written file; :func:`summarise` collects the headline numbers into
-``results/v1/summary.json``.
+``results/v1/summary.json``. Experimental data are package data
+(:mod:`lfpflow.v1.data`).
 
 HDF5 layout: every response dataset has an attribute ``dims`` (JSON list)
 naming, axis by axis, the coordinate datasets of the same group (angles in
@@ -22,289 +24,76 @@ are configurable are documented in ``src/lfpflow/config/schemas/v1.schema.yaml``
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from lfpflow import io
+from lfpflow.config.schema import ConfigError, load_schema, resolve_section
 from lfpflow.v1 import EXPERIMENTS, FIGURES, analysis, model, stimuli
+from lfpflow.v1 import data as v1_data
 
 log = logging.getLogger(__name__)
 
-#: Default ``v1`` configuration; ``src/lfpflow/config/schemas/v1.schema.yaml`` carries
-#: the same defaults with descriptions (a test checks they agree).
-DEFAULTS: dict[str, Any] = {
-    "data_dir": "../shared/data",
-    "seed": 20250917,
-    "relaxation": {
-        "protocol": "paper",
-        "rate": 0.1,
-        "steps": 21,
-        "tolerance": 1.0e-12,
-        "max_iterations": 20000,
-    },
-    "numerics": {"dendritic_sum": "binned", "n_bins": 64},
-    "model": {"pa2m": 0.5, "xor_peak_base": 0.43, "xor_half_width": 0.2},
-    "filters": {
-        "n_pixels": 129,
-        "cycles_per_image": 4.0,
-        "envelope_factor": 1.0,
-        "w1_envelope_factor": 3.0,
-        "w1_phase_offset_deg": 90.0,
-        "aspect_ratio": 0.125,
-    },
-    "grid_step_deg": 10.0,
-    "simple_complex": {
-        "lambdas": [0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 20.0],
-        "alpha": 0.2,
-        "alpha_sweep": {"lambda": 10.0, "alphas": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]},
-        "modulation_map": {
-            "log2_lambda_min": 1.0,
-            "log2_lambda_max": 10.0,
-            "n_lambda": 37,
-            "alpha_min": 0.0,
-            "alpha_max": 0.8,
-            "n_alpha": 33,
-        },
-        "controls": {
-            "lambda": 10.0,
-            "alpha": 0.2,
-            "w0_envelope_factor": 0.5,
-            "sigmoid_alphas": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
-        },
-        "hierarchical": {
-            "lambda": 10.0,
-            "alpha": 0.2,
-            "prefilter_frequency_factor": 12.0,
-            "prefilter_envelope_factor": 0.5,
-        },
-    },
-    "perturbations": {
-        "lambda": 10.0,
-        "alpha": 0.2,
-        "noise_levels": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
-        "repetitions": 100,
-        "shared_draws": True,
-        "figure_levels": [0.0, 1.0, 2.0, 4.0, 8.0],
-    },
-    "input_statistics": {
-        "n_pixels": 33,
-        "lambdas": [64.0, 32.0, 16.0, 8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.125, 0.0],
-        "alpha": 0.2,
-        "n_stimuli": 100,
-        "sparse_fraction": 0.01,
-        "data_file": "fournier2011_fig3a_simpleness_index.csv",
-    },
-    "contrast": {
-        "alpha": 0.2,
-        "contrasts": [1.0, 0.64, 0.32, 0.16, 0.08, 0.04],
-        "settings": [
-            {"lambda": 8.0, "pa2m": 0.5, "rate_exponent": 1.0},
-            {"lambda": 10.0, "pa2m": 0.5, "rate_exponent": 1.0},
-            {"lambda": 12.0, "pa2m": 0.5, "rate_exponent": 1.0},
-            {"lambda": 8.0, "pa2m": 0.25, "rate_exponent": 1.0},
-            {"lambda": 10.0, "pa2m": 0.25, "rate_exponent": 1.0},
-            {"lambda": 12.0, "pa2m": 0.25, "rate_exponent": 1.0},
-            {"lambda": 8.0, "pa2m": 0.25, "rate_exponent": 0.5},
-            {"lambda": 10.0, "pa2m": 0.25, "rate_exponent": 0.5},
-            {"lambda": 12.0, "pa2m": 0.25, "rate_exponent": 0.5},
-        ],
-        "main": {"lambda": 10.0, "pa2m": 0.25, "rate_exponent": 0.5},
-        "hierarchical": {
-            "enabled": True,
-            "lambda": 10.0,
-            "pa2m": 0.2,
-            "rate_exponent": 1.0,
-            "xor_peak_exponent": 0.5,
-        },
-        "data_file": "meffin_fig3c_modulation_depth_vs_contrast.csv",
-    },
-    "orientation_sharpening": {
-        "n_units": 18,
-        "alpha1": 0.2,
-        "lambda1_sweep": {"lambda1": [0.0, 1.0, 2.0, 10.0], "lambda2": 1.0, "alpha2": 1.0},
-        "lambda2_sweep": {
-            "lambda1": 10.0,
-            "lambda2": [0.0, 2.0, 4.0, 10.0, 20.0],
-            "alpha2": 1.0,
-        },
-        "alpha2_sweep": {"lambda1": 10.0, "lambda2": 10.0, "alpha2": [0.0, 0.4, 1.0, 2.0]},
-        "tuning_step_deg": 1.0,
-    },
-    "receptive_field": {
-        "lambdas": [0.0, 1.0, 10.0],
-        "alpha": 0.2,
-        "filter_phase_deg": -180.0,
-        "slope_floor": 0.01,
-        "grating_cycles_per_image": 3.0,
-        "amplitude": 0.43,
-        "masked": {
-            "lambdas": [0.0, 1.0],
-            "aspect_ratio": 0.5,
-            "mask_threshold": 0.1,
-        },
-    },
-}
 
-# Constraints beyond the type of the default: dotted path ("*" = list item)
-# -> (test, description).
-_Rule = tuple[Callable[[Any], bool], str]
-_CONSTRAINTS: dict[str, _Rule] = {
-    "seed": (lambda x: x >= 0, ">= 0"),
-    "relaxation.protocol": (lambda x: x in ("paper", "converged"), "'paper' or 'converged'"),
-    "relaxation.rate": (lambda x: 0 < x <= 1, "in (0, 1]"),
-    "relaxation.steps": (lambda x: x >= 1, ">= 1"),
-    "relaxation.tolerance": (lambda x: x > 0, "> 0"),
-    "relaxation.max_iterations": (lambda x: x >= 1, ">= 1"),
-    "numerics.dendritic_sum": (lambda x: x in ("binned", "exact"), "'binned' or 'exact'"),
-    "numerics.n_bins": (lambda x: x >= 1, ">= 1"),
-    "model.pa2m": (lambda x: x > 0, "> 0"),
-    "model.xor_peak_base": (lambda x: x > 0, "> 0"),
-    "model.xor_half_width": (lambda x: x > 0, "> 0"),
-    "filters.n_pixels": (lambda x: x >= 3 and x % 2 == 1, "an odd integer >= 3"),
-    "filters.cycles_per_image": (lambda x: x > 0, "> 0"),
-    "filters.envelope_factor": (lambda x: x > 0, "> 0"),
-    "filters.w1_envelope_factor": (lambda x: x > 0, "> 0"),
-    "filters.aspect_ratio": (lambda x: x > 0, "> 0"),
-    "grid_step_deg": (lambda x: 0 < x <= 90, "in (0, 90]"),
-    "simple_complex.lambdas.*": (lambda x: x >= 0, ">= 0"),
-    "simple_complex.alpha": (lambda x: x >= 0, ">= 0"),
-    "simple_complex.alpha_sweep.lambda": (lambda x: x >= 0, ">= 0"),
-    "simple_complex.alpha_sweep.alphas.*": (lambda x: x >= 0, ">= 0"),
-    "simple_complex.modulation_map.n_lambda": (lambda x: x >= 2, ">= 2"),
-    "simple_complex.modulation_map.n_alpha": (lambda x: x >= 2, ">= 2"),
-    "simple_complex.modulation_map.alpha_min": (lambda x: x >= 0, ">= 0"),
-    "simple_complex.modulation_map.alpha_max": (lambda x: x >= 0, ">= 0"),
-    "simple_complex.controls.lambda": (lambda x: x >= 0, ">= 0"),
-    "simple_complex.controls.alpha": (lambda x: x >= 0, ">= 0"),
-    "simple_complex.controls.w0_envelope_factor": (lambda x: x > 0, "> 0"),
-    "simple_complex.controls.sigmoid_alphas.*": (lambda x: x >= 0, ">= 0"),
-    "simple_complex.hierarchical.lambda": (lambda x: x >= 0, ">= 0"),
-    "simple_complex.hierarchical.alpha": (lambda x: x >= 0, ">= 0"),
-    "simple_complex.hierarchical.prefilter_frequency_factor": (lambda x: x > 0, "> 0"),
-    "simple_complex.hierarchical.prefilter_envelope_factor": (lambda x: x > 0, "> 0"),
-    "perturbations.lambda": (lambda x: x >= 0, ">= 0"),
-    "perturbations.alpha": (lambda x: x >= 0, ">= 0"),
-    "perturbations.noise_levels.*": (lambda x: x >= 0, ">= 0"),
-    "perturbations.repetitions": (lambda x: x >= 1, ">= 1"),
-    "perturbations.figure_levels.*": (lambda x: x >= 0, ">= 0"),
-    "input_statistics.n_pixels": (lambda x: x >= 3 and x % 2 == 1, "an odd integer >= 3"),
-    "input_statistics.lambdas.*": (lambda x: x >= 0, ">= 0"),
-    "input_statistics.alpha": (lambda x: x >= 0, ">= 0"),
-    "input_statistics.n_stimuli": (lambda x: x >= 1, ">= 1"),
-    "input_statistics.sparse_fraction": (lambda x: 0 < x <= 1, "in (0, 1]"),
-    "contrast.alpha": (lambda x: x >= 0, ">= 0"),
-    "contrast.contrasts.*": (lambda x: x > 0, "> 0"),
-    "contrast.settings.*.lambda": (lambda x: x >= 0, ">= 0"),
-    "contrast.settings.*.pa2m": (lambda x: x > 0, "> 0"),
-    "contrast.settings.*.rate_exponent": (lambda x: x > 0, "> 0"),
-    "contrast.main.lambda": (lambda x: x >= 0, ">= 0"),
-    "contrast.main.pa2m": (lambda x: x > 0, "> 0"),
-    "contrast.main.rate_exponent": (lambda x: x > 0, "> 0"),
-    "contrast.hierarchical.lambda": (lambda x: x >= 0, ">= 0"),
-    "contrast.hierarchical.pa2m": (lambda x: x > 0, "> 0"),
-    "contrast.hierarchical.rate_exponent": (lambda x: x > 0, "> 0"),
-    "contrast.hierarchical.xor_peak_exponent": (lambda x: x > 0, "> 0"),
-    "orientation_sharpening.n_units": (lambda x: x >= 2, ">= 2"),
-    "orientation_sharpening.alpha1": (lambda x: x >= 0, ">= 0"),
-    "orientation_sharpening.lambda1_sweep.lambda1.*": (lambda x: x >= 0, ">= 0"),
-    "orientation_sharpening.lambda1_sweep.lambda2": (lambda x: x >= 0, ">= 0"),
-    "orientation_sharpening.lambda2_sweep.lambda1": (lambda x: x >= 0, ">= 0"),
-    "orientation_sharpening.lambda2_sweep.lambda2.*": (lambda x: x >= 0, ">= 0"),
-    "orientation_sharpening.alpha2_sweep.lambda1": (lambda x: x >= 0, ">= 0"),
-    "orientation_sharpening.alpha2_sweep.lambda2": (lambda x: x >= 0, ">= 0"),
-    "orientation_sharpening.tuning_step_deg": (lambda x: 0 < x <= 90, "in (0, 90]"),
-    "receptive_field.lambdas.*": (lambda x: x >= 0, ">= 0"),
-    "receptive_field.alpha": (lambda x: x >= 0, ">= 0"),
-    "receptive_field.slope_floor": (lambda x: x >= 0, ">= 0"),
-    "receptive_field.grating_cycles_per_image": (lambda x: x > 0, "> 0"),
-    "receptive_field.masked.lambdas.*": (lambda x: x >= 0, ">= 0"),
-    "receptive_field.masked.aspect_ratio": (lambda x: x > 0, "> 0"),
-    "receptive_field.masked.mask_threshold": (lambda x: 0 <= x < 1, "in [0, 1)"),
-}
-
-#: Lists that must not be empty.
-_NON_EMPTY = {
-    "simple_complex.lambdas",
-    "simple_complex.alpha_sweep.alphas",
-    "simple_complex.controls.sigmoid_alphas",
-    "perturbations.noise_levels",
-    "input_statistics.lambdas",
-    "contrast.contrasts",
-    "contrast.settings",
-    "orientation_sharpening.lambda1_sweep.lambda1",
-    "orientation_sharpening.lambda2_sweep.lambda2",
-    "orientation_sharpening.alpha2_sweep.alpha2",
-    "receptive_field.lambdas",
-    "receptive_field.masked.lambdas",
-}
+# ---------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------
 
 
-def _check_value(path: str, value: Any, default: Any) -> Any:
-    """Type-check ``value`` against ``default``; return the normalised value."""
-    key = f"v1.{path}"
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ValueError(f"{key} must be true or false, got {value!r}")
-    elif isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise ValueError(f"{key} must be an integer, got {value!r}")
-        value = int(value)
-    elif isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{key} must be a number, got {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(f"{key} must be finite, got {value!r}")
-    elif isinstance(default, str):
-        if not isinstance(value, str):
-            raise ValueError(f"{key} must be a string, got {value!r}")
-    rule = _CONSTRAINTS.get(_pattern(path))
-    if rule is not None and not rule[0](value):
-        raise ValueError(f"{key} must be {rule[1]}, got {value!r}")
+def _normalise_numbers(value: Any, schema: Mapping[str, Any]) -> Any:
+    """``value`` with numbers typed as its schema says (a new object).
+
+    ``number`` keys become ``float`` (``10`` -> ``10.0``) and ``integer`` keys
+    ``int`` (``100.0`` -> ``100``), so that results (dataset dtypes, the
+    configuration hash) do not depend on how a number was written.
+    """
+    kind = schema.get("type")
+    if isinstance(value, bool):
+        return value
+    if kind == "number" and isinstance(value, int):
+        return float(value)
+    if kind == "integer" and isinstance(value, float):
+        return int(value)
+    if kind == "object" and isinstance(value, dict):
+        properties = schema.get("properties", {})
+        return {
+            key: _normalise_numbers(item, properties[key]) if key in properties else item
+            for key, item in value.items()
+        }
+    if kind == "array" and isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return [_normalise_numbers(item, schema["items"]) for item in value]
     return value
 
 
-def _pattern(path: str) -> str:
-    return ".".join("*" if part.isdigit() else part for part in path.split("."))
+def _check_ranges(resolved: Mapping[str, Any]) -> None:
+    """The relations between keys that the schema cannot express.
 
-
-def _merge(path: str, value: Any, default: Any) -> Any:
-    if isinstance(default, dict):
-        if value is None:
-            value = {}
-        if not isinstance(value, Mapping):
-            raise ValueError(f"v1.{path} must be a mapping, got {value!r}")
-        unknown = sorted(set(value) - set(default))
-        if unknown:
-            where = f"v1.{path}" if path else "v1"
-            raise ValueError(f"unknown key(s) in {where}: {', '.join(map(str, unknown))}")
-        return {
-            name: _merge(f"{path}.{name}" if path else name, value.get(name, sub), sub)
-            for name, sub in default.items()
-        }
-    if isinstance(default, list):
-        if not isinstance(value, list | tuple):
-            raise ValueError(f"v1.{path} must be a list, got {value!r}")
-        if path in _NON_EMPTY and not value:
-            raise ValueError(f"v1.{path} must not be empty")
-        template = default[0]
-        if isinstance(template, dict):
-            for i, item in enumerate(value):
-                missing = sorted(set(template) - set(item)) if isinstance(item, Mapping) else []
-                if missing:
-                    raise ValueError(f"v1.{path}.{i} lacks key(s): {', '.join(missing)}")
-        return [_merge(f"{path}.{i}", item, template) for i, item in enumerate(value)]
-    return _check_value(path, value, default)
+    Raises
+    ------
+    lfpflow.config.schema.ConfigError
+        Naming the key (``v1.simple_complex.modulation_map.<key>``).
+    """
+    key = "v1.simple_complex.modulation_map"
+    mm = resolved["simple_complex"]["modulation_map"]
+    if mm["log2_lambda_max"] <= mm["log2_lambda_min"]:
+        raise ConfigError(
+            f"config key '{key}.log2_lambda_max': must exceed log2_lambda_min "
+            f"({mm['log2_lambda_max']!r} <= {mm['log2_lambda_min']!r})"
+        )
+    if mm["alpha_max"] <= mm["alpha_min"]:
+        raise ConfigError(
+            f"config key '{key}.alpha_max': must exceed alpha_min "
+            f"({mm['alpha_max']!r} <= {mm['alpha_min']!r})"
+        )
 
 
 def resolve_config(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -313,8 +102,9 @@ def resolve_config(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     Parameters
     ----------
     config : Mapping, optional
-        The ``v1`` section of the configuration; missing keys take
-        :data:`DEFAULTS`. Lists replace the default list as a whole.
+        The ``v1`` section of the configuration; missing keys take the
+        defaults of ``src/lfpflow/config/schemas/v1.schema.yaml`` (the only
+        place they are written). Lists replace the default list as a whole.
 
     Returns
     -------
@@ -323,18 +113,32 @@ def resolve_config(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
 
     Raises
     ------
-    ValueError
-        For an unknown key or a bad value, naming the key (``v1.a.b``).
+    lfpflow.config.schema.ConfigError
+        A :class:`ValueError`, for an unknown key or a bad value, naming the
+        key (``v1.a.b``).
     """
-    resolved = _merge("", copy.deepcopy(dict(config or {})), DEFAULTS)
-    mm = resolved["simple_complex"]["modulation_map"]
-    if mm["log2_lambda_max"] <= mm["log2_lambda_min"]:
-        raise ValueError(
-            "v1.simple_complex.modulation_map.log2_lambda_max must exceed log2_lambda_min"
-        )
-    if mm["alpha_max"] <= mm["alpha_min"]:
-        raise ValueError("v1.simple_complex.modulation_map.alpha_max must exceed alpha_min")
+    resolved = resolve_section("v1", config)
+    resolved = _normalise_numbers(resolved, load_schema()["properties"]["v1"])
+    _check_ranges(resolved)
     return resolved
+
+
+def read_data(data_file: str) -> dict[str, NDArray]:
+    """The experimental table named by a ``data_file`` key.
+
+    Parameters
+    ----------
+    data_file : str
+        A CSV shipped in :mod:`lfpflow.v1.data` (bare file name) or a user's
+        path (containing ``/``); see :func:`lfpflow.v1.data.locate`.
+
+    Returns
+    -------
+    dict
+        Column name -> float array (:func:`lfpflow.v1.analysis.read_table`).
+    """
+    with resources.as_file(v1_data.locate(data_file)) as path:
+        return analysis.read_table(path)
 
 
 # ---------------------------------------------------------------------------
@@ -350,9 +154,11 @@ class Setup:
 
     @property
     def relaxation(self) -> model.Relaxation:
+        """The relaxation protocol of ``v1.relaxation``."""
         return model.Relaxation(**self.config["relaxation"])
 
     def filter_spec(self, **overrides: Any) -> model.FilterSpec:
+        """Filters of ``v1.filters`` (phase offset in radians), with ``overrides``."""
         f = self.config["filters"]
         values = dict(
             n_pixels=f["n_pixels"],
@@ -367,6 +173,7 @@ class Setup:
 
     @property
     def pa2m(self) -> float:
+        """Rate-to-potential exponent of ``v1.model`` (dimensionless)."""
         return self.config["model"]["pa2m"]
 
     def xor(self, pa2m: float | None = None) -> model.XorDendrite:
@@ -381,6 +188,7 @@ class Setup:
     def dendritic_sum(
         self, weights: NDArray, potentials: NDArray, nonlinearity: Any
     ) -> model.ExactDendriticSum | model.BinnedDendriticSum:
+        """Dendritic sum of ``weights`` over ``potentials`` by the method of ``v1.numerics``."""
         numerics = self.config["numerics"]
         return model.dendritic_sum(
             weights,
@@ -403,6 +211,7 @@ class Setup:
 def _dataset(
     data: Any, units: str, dims: tuple[str, ...] | None = None, **attrs: Any
 ) -> io.Dataset:
+    """A dataset with units and, if given, the names of its coordinate datasets."""
     if dims is not None:
         attrs["dims"] = list(dims)
     return io.Dataset(np.asarray(data), units, **attrs)
@@ -418,15 +227,58 @@ def _pixels(n_pixels: int) -> dict[str, io.Dataset]:
 
 
 def _angle(values: NDArray, description: str) -> io.Dataset:
+    """An angle coordinate, radians."""
     return _dataset(values, "rad", description=description)
 
 
-def _gabor_grid(setup: Setup, spec: model.FilterSpec) -> tuple[NDArray, NDArray, NDArray]:
-    """Gabor stimuli over (phase, orientation); returns phases, orientations, images (P*O, n, n)."""
-    orientations = setup.angles()
-    phases = setup.angles()
-    images = spec.stimulus_gabor(orientations[None, :], phases[:, None])
-    return phases, orientations, images.reshape(-1, spec.n_pixels, spec.n_pixels)
+#: Coordinate names of a response surface over the Gabor grid.
+_GRID = ("phase", "orientation")
+
+
+@dataclass(frozen=True)
+class GaborGrid:
+    """Gabor stimuli over (phase, orientation), at the frequency and envelope of the filters.
+
+    Attributes
+    ----------
+    phases, orientations : ndarray
+        The grids of :meth:`Setup.angles`, radians.
+    images : ndarray
+        The stimuli, ``(n_phases * n_orientations, n, n)``, phase-major.
+    """
+
+    phases: NDArray
+    orientations: NDArray
+    images: NDArray
+
+    @classmethod
+    def build(cls, setup: Setup, spec: model.FilterSpec) -> GaborGrid:
+        """The grid of ``v1.grid_step_deg`` over [-90, 90] degrees, stimuli of ``spec``."""
+        orientations = setup.angles()
+        phases = setup.angles()
+        images = spec.stimulus_gabor(orientations[None, :], phases[:, None])
+        return cls(phases, orientations, images.reshape(-1, spec.n_pixels, spec.n_pixels))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_phases, n_orientations)``."""
+        return self.phases.size, self.orientations.size
+
+    @property
+    def preferred(self) -> int:
+        """Index of the orientation closest to 0 (the filters' preferred orientation)."""
+        return int(np.argmin(np.abs(self.orientations)))
+
+    def surface(self, values: NDArray) -> NDArray:
+        """``values`` with the last two axes (pair, stimulus) as (phase, orientation)."""
+        return values.reshape(values.shape[:-2] + self.shape)
+
+    def coordinates(self, orientation: str = "stimulus orientation") -> dict[str, io.Dataset]:
+        """The ``phase`` and ``orientation`` datasets; ``orientation`` describes the latter."""
+        return {
+            "phase": _angle(self.phases, "stimulus phase"),
+            "orientation": _angle(self.orientations, orientation),
+        }
 
 
 def _feedforward(
@@ -449,9 +301,180 @@ def _feedforward(
     return model.relax_feedforward(q, dsum, lam=lam, alpha=alpha, relaxation=setup.relaxation)
 
 
+def _phase_modulation(surface: NDArray, preferred: int) -> NDArray:
+    """Modulation depth over phase at the preferred orientation of ``(..., phase, orientation)``.
+
+    ``(max - min) / max`` of the rectified response (:func:`analysis.modulation_depth`).
+    """
+    return analysis.modulation_depth(surface[..., preferred], axis=-1)
+
+
 # ---------------------------------------------------------------------------
 # 1. From simple to complex cells
 # ---------------------------------------------------------------------------
+
+
+def _lambda_panel(
+    setup: Setup, grid: GaborGrid, w0: NDArray, w1: NDArray, sc: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Fig 2a-b: responses over (lambda, phase, orientation) at one alpha."""
+    lambdas = np.asarray(sc["lambdas"], dtype=float)
+    main = _feedforward(setup, w0, w1, grid.images, lam=lambdas[:, None, None], alpha=sc["alpha"])
+    responses = grid.surface(main.v)
+    return {
+        "responses": _dataset(responses, "a.u.", ("lambda", *_GRID), alpha=sc["alpha"]),
+        "iterations": _dataset(main.iterations.reshape(responses.shape), "1", ("lambda", *_GRID)),
+        "linear_drive": _dataset(main.linear[0].reshape(grid.shape), "a.u.", _GRID),
+        "modulation_ratio": _dataset(
+            _phase_modulation(responses, grid.preferred),
+            "1",
+            ("lambda",),
+            description="(max-min)/max over phase of the rectified response, preferred orientation",
+        ),
+        "lambda": _dataset(lambdas, "1"),
+        **grid.coordinates("stimulus orientation (preferred: 0)"),
+    }
+
+
+def _alpha_sweep(
+    setup: Setup, grid: GaborGrid, w0: NDArray, w1: NDArray, sweep: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Fig 2c: responses over (alpha, phase, orientation) at one lambda."""
+    alphas = np.asarray(sweep["alphas"], dtype=float)
+    swept = _feedforward(
+        setup, w0, w1, grid.images, lam=sweep["lambda"], alpha=alphas[:, None, None]
+    )
+    surface = grid.surface(swept.v)
+    return {
+        "responses": _dataset(surface, "a.u.", ("alpha", *_GRID), **{"lambda": sweep["lambda"]}),
+        "modulation_ratio": _dataset(_phase_modulation(surface, grid.preferred), "1", ("alpha",)),
+        "alpha": _dataset(alphas, "1"),
+        "lambda": _dataset(sweep["lambda"], "1"),
+        **grid.coordinates(),
+    }
+
+
+def _modulation_map(
+    setup: Setup, grid: GaborGrid, w0: NDArray, w1: NDArray, mm: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Fig 2d: modulation depth at the preferred orientation over (lambda, alpha).
+
+    Lambdas log-spaced from ``2**log2_lambda_min`` to ``2**log2_lambda_max``,
+    alphas evenly spaced; the minimum depth with its lambda and alpha.
+    """
+    lambdas = 2.0 ** np.linspace(mm["log2_lambda_min"], mm["log2_lambda_max"], mm["n_lambda"])
+    alphas = np.linspace(mm["alpha_min"], mm["alpha_max"], mm["n_alpha"])
+    images = grid.images.reshape(*grid.shape, *grid.images.shape[1:])[:, grid.preferred]
+    mapped = _feedforward(
+        setup,
+        w0,
+        w1,
+        images,
+        lam=lambdas[:, None, None, None],
+        alpha=alphas[None, :, None, None],
+    )
+    responses = mapped.v[:, :, 0, :]
+    depth = analysis.modulation_depth(responses, axis=-1)
+    best = np.unravel_index(np.nanargmin(depth), depth.shape)
+    return {
+        "modulation_depth": _dataset(depth, "1", ("lambda", "alpha")),
+        "responses": _dataset(responses, "a.u.", ("lambda", "alpha", "phase")),
+        "lambda": _dataset(lambdas, "1"),
+        "alpha": _dataset(alphas, "1"),
+        "phase": _angle(grid.phases, "stimulus phase (orientation 0)"),
+        "minimum": _dataset(
+            [depth[best], lambdas[best[0]], alphas[best[1]]],
+            "1",
+            description="minimum modulation depth, its lambda and alpha",
+        ),
+    }
+
+
+def _controls(
+    setup: Setup, grid: GaborGrid, w1: NDArray, controls: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Fig 3: a non-oriented (uniform) ``w1``, and a sigmoid instead of the XOR dendrite.
+
+    Both with ``w0`` narrowed by ``w0_envelope_factor`` (authors' code).
+    Returns the groups ``nonoriented_w1`` and ``sigmoid_dendrite``.
+    """
+    narrow_w0, _ = model.model_filters(
+        setup.filter_spec(envelope_factor=controls["w0_envelope_factor"])
+    )
+    n = grid.images.shape[-1]
+    uniform_w1 = np.full((n, n), 1.0 / (n * n))
+    nonoriented = _feedforward(
+        setup, narrow_w0, uniform_w1, grid.images, lam=controls["lambda"], alpha=controls["alpha"]
+    )
+    alphas = np.asarray(controls["sigmoid_alphas"], dtype=float)
+    sigmoid = _feedforward(
+        setup,
+        narrow_w0,
+        w1,
+        grid.images,
+        lam=controls["lambda"],
+        alpha=alphas[:, None, None],
+        nonlinearity=model.SigmoidDendrite(),
+    )
+    sigmoid_surface = grid.surface(sigmoid.v)
+    return {
+        "nonoriented_w1": {
+            "responses": _dataset(grid.surface(nonoriented.v), "a.u.", _GRID),
+            "lambda": _dataset(controls["lambda"], "1"),
+            "alpha": _dataset(controls["alpha"], "1"),
+            **grid.coordinates(),
+        },
+        "sigmoid_dendrite": {
+            "responses": _dataset(sigmoid_surface, "a.u.", ("alpha", *_GRID)),
+            "modulation_ratio": _dataset(
+                _phase_modulation(sigmoid_surface, grid.preferred), "1", ("alpha",)
+            ),
+            "alpha": _dataset(alphas, "1"),
+            "lambda": _dataset(controls["lambda"], "1"),
+            "alpha_shown": _dataset(controls["alpha"], "1"),
+            **grid.coordinates(),
+        },
+    }
+
+
+def _cortical_prefilter(setup: Setup, spec: model.FilterSpec, hier: Mapping[str, Any]) -> NDArray:
+    """The L1-normalised cortical Gabor of Supplementary Fig 4.
+
+    Carrier frequency ``prefilter_frequency_factor`` times that of ``w0``,
+    envelope sd ``prefilter_envelope_factor`` times that of ``w0``.
+    """
+    pre_spec = setup.filter_spec(
+        cycles_per_image=spec.cycles_per_image * hier["prefilter_frequency_factor"],
+        envelope_factor=spec.envelope_factor
+        * hier["prefilter_envelope_factor"]
+        * hier["prefilter_frequency_factor"],
+    )
+    prefilter, _ = model.model_filters(pre_spec)
+    return prefilter
+
+
+def _hierarchical_input(
+    setup: Setup,
+    spec: model.FilterSpec,
+    grid: GaborGrid,
+    w1: NDArray,
+    hier: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Supplementary Fig 4: the Gabor grid pre-filtered by a cortical Gabor."""
+    prefilter = _cortical_prefilter(setup, spec, hier)
+    cortical = stimuli.prefilter(grid.images, prefilter)
+    # as in the authors' code, the unit's linear filter is the pre-filter itself
+    result = _feedforward(setup, prefilter, w1, cortical, lam=hier["lambda"], alpha=hier["alpha"])
+    surface = grid.surface(result.v)
+    return {
+        "responses": _dataset(surface, "a.u.", _GRID),
+        "modulation_ratio": _dataset(_phase_modulation(surface, grid.preferred), "1"),
+        "prefilter": _dataset(prefilter, "1", ("row", "column")),
+        **_pixels(spec.n_pixels),
+        "lambda": _dataset(hier["lambda"], "1"),
+        "alpha": _dataset(hier["alpha"], "1"),
+        **grid.coordinates(),
+    }
 
 
 def simple_complex(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -463,158 +486,157 @@ def simple_complex(config: Mapping[str, Any]) -> dict[str, Any]:
     with a non-oriented ``w1`` and with a sigmoid instead of the XOR
     dendrite; the hierarchical variant whose input is pre-filtered by a
     cortical Gabor.
+
+    Parameters
+    ----------
+    config : Mapping
+        The ``v1`` section (completed by :func:`resolve_config`).
+
+    Returns
+    -------
+    dict
+        The content of ``simple_complex.h5``.
     """
     setup = Setup(resolve_config(config))
     sc = setup.config["simple_complex"]
     spec = setup.filter_spec()
     w0, w1 = model.model_filters(spec)
-    phases, orientations, images = _gabor_grid(setup, spec)
-    n_ph, n_or = phases.size, orientations.size
-    preferred = int(np.argmin(np.abs(orientations)))
-    grid = ("phase", "orientation")
-
-    def surface(result: model.RelaxationResult) -> NDArray:
-        return result.v.reshape(result.v.shape[:-2] + (n_ph, n_or))
-
-    lambdas = np.asarray(sc["lambdas"], dtype=float)
-    main = _feedforward(setup, w0, w1, images, lam=lambdas[:, None, None], alpha=sc["alpha"])
-    responses = surface(main)
-    content: dict[str, Any] = {
-        "responses": _dataset(responses, "a.u.", ("lambda", *grid), alpha=sc["alpha"]),
-        "iterations": _dataset(main.iterations.reshape(responses.shape), "1", ("lambda", *grid)),
-        "linear_drive": _dataset(main.linear[0].reshape(n_ph, n_or), "a.u.", grid),
-        "modulation_ratio": _dataset(
-            analysis.modulation_depth(responses[:, :, preferred], axis=1),
-            "1",
-            ("lambda",),
-            description="(max-min)/max over phase of the rectified response, preferred orientation",
-        ),
-        "lambda": _dataset(lambdas, "1"),
-        "phase": _angle(phases, "stimulus phase"),
-        "orientation": _angle(orientations, "stimulus orientation (preferred: 0)"),
+    grid = GaborGrid.build(setup, spec)
+    return {
+        **_lambda_panel(setup, grid, w0, w1, sc),
+        "alpha_sweep": _alpha_sweep(setup, grid, w0, w1, sc["alpha_sweep"]),
+        "modulation_map": _modulation_map(setup, grid, w0, w1, sc["modulation_map"]),
+        **_controls(setup, grid, w1, sc["controls"]),
+        "hierarchical": _hierarchical_input(setup, spec, grid, w1, sc["hierarchical"]),
+        "filters": {
+            "w0": _dataset(w0, "1", ("row", "column")),
+            "w1": _dataset(w1, "1", ("row", "column")),
+            **_pixels(spec.n_pixels),
+        },
     }
-
-    sweep = sc["alpha_sweep"]
-    alphas = np.asarray(sweep["alphas"], dtype=float)
-    swept = _feedforward(setup, w0, w1, images, lam=sweep["lambda"], alpha=alphas[:, None, None])
-    swept_surface = surface(swept)
-    content["alpha_sweep"] = {
-        "responses": _dataset(
-            swept_surface, "a.u.", ("alpha", *grid), **{"lambda": sweep["lambda"]}
-        ),
-        "modulation_ratio": _dataset(
-            analysis.modulation_depth(swept_surface[:, :, preferred], axis=1), "1", ("alpha",)
-        ),
-        "alpha": _dataset(alphas, "1"),
-        "lambda": _dataset(sweep["lambda"], "1"),
-        "phase": _angle(phases, "stimulus phase"),
-        "orientation": _angle(orientations, "stimulus orientation"),
-    }
-
-    mm = sc["modulation_map"]
-    map_lambdas = 2.0 ** np.linspace(mm["log2_lambda_min"], mm["log2_lambda_max"], mm["n_lambda"])
-    map_alphas = np.linspace(mm["alpha_min"], mm["alpha_max"], mm["n_alpha"])
-    preferred_images = images.reshape(n_ph, n_or, *images.shape[1:])[:, preferred]
-    mapped = _feedforward(
-        setup,
-        w0,
-        w1,
-        preferred_images,
-        lam=map_lambdas[:, None, None, None],
-        alpha=map_alphas[None, :, None, None],
-    )
-    map_responses = mapped.v[:, :, 0, :]
-    depth = analysis.modulation_depth(map_responses, axis=-1)
-    best = np.unravel_index(np.nanargmin(depth), depth.shape)
-    content["modulation_map"] = {
-        "modulation_depth": _dataset(depth, "1", ("lambda", "alpha")),
-        "responses": _dataset(map_responses, "a.u.", ("lambda", "alpha", "phase")),
-        "lambda": _dataset(map_lambdas, "1"),
-        "alpha": _dataset(map_alphas, "1"),
-        "phase": _angle(phases, "stimulus phase (orientation 0)"),
-        "minimum": _dataset(
-            [depth[best], map_lambdas[best[0]], map_alphas[best[1]]],
-            "1",
-            description="minimum modulation depth, its lambda and alpha",
-        ),
-    }
-
-    controls = sc["controls"]
-    narrow_w0, _ = model.model_filters(
-        setup.filter_spec(envelope_factor=controls["w0_envelope_factor"])
-    )
-    n = spec.n_pixels
-    uniform_w1 = np.full((n, n), 1.0 / (n * n))
-    nonoriented = _feedforward(
-        setup, narrow_w0, uniform_w1, images, lam=controls["lambda"], alpha=controls["alpha"]
-    )
-    content["nonoriented_w1"] = {
-        "responses": _dataset(surface(nonoriented), "a.u.", grid),
-        "lambda": _dataset(controls["lambda"], "1"),
-        "alpha": _dataset(controls["alpha"], "1"),
-        "phase": _angle(phases, "stimulus phase"),
-        "orientation": _angle(orientations, "stimulus orientation"),
-    }
-    sig_alphas = np.asarray(controls["sigmoid_alphas"], dtype=float)
-    sigmoid = _feedforward(
-        setup,
-        narrow_w0,
-        w1,
-        images,
-        lam=controls["lambda"],
-        alpha=sig_alphas[:, None, None],
-        nonlinearity=model.SigmoidDendrite(),
-    )
-    sig_surface = surface(sigmoid)
-    content["sigmoid_dendrite"] = {
-        "responses": _dataset(sig_surface, "a.u.", ("alpha", *grid)),
-        "modulation_ratio": _dataset(
-            analysis.modulation_depth(sig_surface[:, :, preferred], axis=1), "1", ("alpha",)
-        ),
-        "alpha": _dataset(sig_alphas, "1"),
-        "lambda": _dataset(controls["lambda"], "1"),
-        "alpha_shown": _dataset(controls["alpha"], "1"),
-        "phase": _angle(phases, "stimulus phase"),
-        "orientation": _angle(orientations, "stimulus orientation"),
-    }
-
-    hier = sc["hierarchical"]
-    pre_spec = setup.filter_spec(
-        cycles_per_image=spec.cycles_per_image * hier["prefilter_frequency_factor"],
-        envelope_factor=spec.envelope_factor
-        * hier["prefilter_envelope_factor"]
-        * hier["prefilter_frequency_factor"],
-    )
-    prefilter, _ = model.model_filters(pre_spec)
-    cortical = stimuli.prefilter(images, prefilter)
-    # as in the authors' code, the unit's linear filter is the pre-filter itself
-    hierarchical = _feedforward(
-        setup, prefilter, w1, cortical, lam=hier["lambda"], alpha=hier["alpha"]
-    )
-    hier_surface = surface(hierarchical)
-    content["hierarchical"] = {
-        "responses": _dataset(hier_surface, "a.u.", grid),
-        "modulation_ratio": _dataset(
-            analysis.modulation_depth(hier_surface[:, preferred], axis=0), "1"
-        ),
-        "prefilter": _dataset(prefilter, "1", ("row", "column")),
-        **_pixels(spec.n_pixels),
-        "lambda": _dataset(hier["lambda"], "1"),
-        "alpha": _dataset(hier["alpha"], "1"),
-        "phase": _angle(phases, "stimulus phase"),
-        "orientation": _angle(orientations, "stimulus orientation"),
-    }
-    content["filters"] = {
-        "w0": _dataset(w0, "1", ("row", "column")),
-        "w1": _dataset(w1, "1", ("row", "column")),
-        **_pixels(spec.n_pixels),
-    }
-    return content
 
 
 # ---------------------------------------------------------------------------
 # 2. Robustness to perturbations of the filters
 # ---------------------------------------------------------------------------
+
+
+def _draw_filter_noise(
+    rng: np.random.Generator, edge: float, repetitions: int, n_pixels: int
+) -> tuple[NDArray, NDArray]:
+    """Noise ``u0, u1`` uniform on ``[-edge, edge]``, each ``(repetitions, n, n)``, u0 first."""
+    size = (repetitions, n_pixels, n_pixels)
+    return rng.uniform(-edge, edge, size=size), rng.uniform(-edge, edge, size=size)
+
+
+@dataclass
+class _PerturbedDendrite:
+    """Dendritic sums of ``w1 + level * u1`` for each repetition's noise ``u1``.
+
+    With binned sums, the sums of ``w1`` and of every ``u1`` are binned once
+    per draw and combined linearly for each level; with exact sums they are
+    recomputed per level.
+    """
+
+    setup: Setup
+    w1: NDArray
+    potentials: NDArray
+    nonlinearity: model.XorDendrite
+    u1: NDArray | None = None
+    base: Any = None
+
+    def use_noise(self, u1: NDArray) -> None:
+        """Start a new draw of the noise (forgets the binned sums of the previous one)."""
+        self.u1, self.base = u1, None
+
+    def at(self, level: float) -> model.ExactDendriticSum | model.BinnedDendriticSum:
+        """The dendritic sums of the perturbed ``w1`` at one noise level."""
+        if self.u1 is None:
+            raise RuntimeError("no noise drawn yet: call use_noise first")
+        if self.setup.config["numerics"]["dendritic_sum"] != "binned":
+            return self.setup.dendritic_sum(
+                self.w1[None] + level * self.u1, self.potentials, self.nonlinearity
+            )
+        if self.base is None:
+            weights = np.concatenate([self.w1[None], self.u1])
+            self.base = self.setup.dendritic_sum(weights, self.potentials, self.nonlinearity)
+        reps = self.u1.shape[0]
+        coefficients = np.hstack([np.ones((reps, 1)), level * np.eye(reps)])
+        return self.base.combine(coefficients)
+
+
+def _perturbed_responses(
+    setup: Setup, grid: GaborGrid, w0: NDArray, w1: NDArray, pc: Mapping[str, Any]
+) -> tuple[NDArray, NDArray]:
+    """Responses with perturbed filters, and the perturbed filters of repetition 0.
+
+    Returns
+    -------
+    responses : ndarray
+        ``(level, repetition, phase, orientation)``, a.u.
+    examples : ndarray
+        ``(level, 2, n, n)``: ``w0`` and ``w1`` perturbed by the noise of repetition 0.
+    """
+    levels = np.asarray(pc["noise_levels"], dtype=float)
+    reps, n = pc["repetitions"], w0.shape[-1]
+    rng = setup.rng("perturbations")
+    edge = float(np.abs(w0).max())
+    potentials = model.rate_to_potential(grid.images, setup.pa2m)
+    dendrite = _PerturbedDendrite(setup, w1, potentials, setup.xor())
+    q0 = model.linear_drive(w0, grid.images)
+    responses = np.empty((levels.size, reps, *grid.shape))
+    examples = np.empty((levels.size, 2, n, n))
+    noise = q_noise = None
+    for i, level in enumerate(levels):
+        if noise is None or not pc["shared_draws"]:
+            noise = _draw_filter_noise(rng, edge, reps, n)
+            dendrite.use_noise(noise[1])
+            q_noise = model.linear_drive(noise[0], grid.images)
+        result = model.relax_feedforward(
+            q0 + level * q_noise,
+            dendrite.at(level),
+            lam=pc["lambda"],
+            alpha=pc["alpha"],
+            relaxation=setup.relaxation,
+        )
+        responses[i] = result.v.reshape(reps, *grid.shape)
+        examples[i, 0] = w0 + level * noise[0][0]
+        examples[i, 1] = w1 + level * noise[1][0]
+        log.info("perturbations: level %g done", level)
+    return responses, examples
+
+
+def _perturbation_statistics(
+    setup: Setup,
+    grid: GaborGrid,
+    w0: NDArray,
+    w1: NDArray,
+    pc: Mapping[str, Any],
+    responses: NDArray,
+) -> dict[str, NDArray]:
+    """Modulation ratio, orientation tuning and its half-width, and the distances
+    of the normalised surfaces to the unperturbed one, per (level, repetition).
+    """
+    preferred = grid.preferred
+    rectified = analysis.rectify(responses)
+    tuning = rectified.max(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tuning = tuning / tuning.max(axis=-1, keepdims=True)
+    # reference: the unperturbed surface (authors' Fig 4b compares normalised surfaces)
+    reference = _feedforward(setup, w0, w1, grid.images, lam=pc["lambda"], alpha=pc["alpha"])
+    ref_surface = analysis.rectify(reference.v[0].reshape(grid.shape))
+    ref_surface = ref_surface / ref_surface.max()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normalised = rectified / rectified.max(axis=(2, 3), keepdims=True)
+    return {
+        "ratio": analysis.modulation_depth(responses[..., preferred], axis=-1),
+        "tuning": tuning,
+        "hwhm_deg": np.degrees(analysis.half_width_at_half_maximum(grid.orientations, tuning)),
+        "mse_phase": analysis.mean_squared_error(
+            normalised[..., preferred], ref_surface[:, preferred], axis=-1
+        ),
+        "mse_surface": analysis.mean_squared_error(normalised, ref_surface, axis=(-2, -1)),
+    }
 
 
 def perturbations(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -627,95 +649,54 @@ def perturbations(config: Mapping[str, Any]) -> dict[str, Any]:
     still sees ``repetitions`` independent draws, and differences between
     levels are not blurred by draw-to-draw variability); otherwise every
     level draws afresh, as the authors' code does.
+
+    Parameters
+    ----------
+    config : Mapping
+        The ``v1`` section (completed by :func:`resolve_config`).
+
+    Returns
+    -------
+    dict
+        The content of ``perturbations.h5``.
     """
     setup = Setup(resolve_config(config))
     pc = setup.config["perturbations"]
     spec = setup.filter_spec()
     w0, w1 = model.model_filters(spec)
-    phases, orientations, images = _gabor_grid(setup, spec)
-    n_ph, n_or, n = phases.size, orientations.size, spec.n_pixels
-    preferred = int(np.argmin(np.abs(orientations)))
-    levels = np.asarray(pc["noise_levels"], dtype=float)
-    reps = pc["repetitions"]
-    rng = setup.rng("perturbations")
-    edge = float(np.abs(w0).max())
-    potentials = model.rate_to_potential(images, setup.pa2m)
-    xor = setup.xor()
-    q0 = model.linear_drive(w0, images)
-    binned = setup.config["numerics"]["dendritic_sum"] == "binned"
-
-    def draw() -> tuple[NDArray, NDArray]:
-        return (
-            rng.uniform(-edge, edge, size=(reps, n, n)),
-            rng.uniform(-edge, edge, size=(reps, n, n)),
-        )
-
-    responses = np.empty((levels.size, reps, n_ph, n_or))
-    examples = np.empty((levels.size, 2, n, n))
-    noise = base = q_noise = None
-    for i, level in enumerate(levels):
-        if noise is None or not pc["shared_draws"]:
-            noise = draw()
-            base = None
-            q_noise = model.linear_drive(noise[0], images)
-        u0, u1 = noise
-        q = q0 + level * q_noise
-        if binned:
-            if base is None:
-                base = setup.dendritic_sum(np.concatenate([w1[None], u1]), potentials, xor)
-            coefficients = np.hstack([np.ones((reps, 1)), level * np.eye(reps)])
-            dsum = base.combine(coefficients)
-        else:
-            dsum = setup.dendritic_sum(w1[None] + level * u1, potentials, xor)
-        result = model.relax_feedforward(
-            q, dsum, lam=pc["lambda"], alpha=pc["alpha"], relaxation=setup.relaxation
-        )
-        responses[i] = result.v.reshape(reps, n_ph, n_or)
-        examples[i, 0] = w0 + level * u0[0]
-        examples[i, 1] = w1 + level * u1[0]
-        log.info("perturbations: level %g done", level)
-
-    rectified = analysis.rectify(responses)
-    ratio = analysis.modulation_depth(responses[..., preferred], axis=-1)
-    tuning = rectified.max(axis=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tuning = tuning / tuning.max(axis=-1, keepdims=True)
-    hwhm = np.degrees(analysis.half_width_at_half_maximum(orientations, tuning))
-    # reference: the unperturbed surface (authors' Fig 4b compares normalised surfaces)
-    reference = _feedforward(setup, w0, w1, images, lam=pc["lambda"], alpha=pc["alpha"])
-    ref_surface = analysis.rectify(reference.v[0].reshape(n_ph, n_or))
-    ref_surface = ref_surface / ref_surface.max()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        normalised = rectified / rectified.max(axis=(2, 3), keepdims=True)
-    mse_phase = analysis.mean_squared_error(
-        normalised[..., preferred], ref_surface[:, preferred], axis=-1
-    )
-    mse_surface = analysis.mean_squared_error(normalised, ref_surface, axis=(-2, -1))
+    grid = GaborGrid.build(setup, spec)
+    responses, examples = _perturbed_responses(setup, grid, w0, w1, pc)
+    stats = _perturbation_statistics(setup, grid, w0, w1, pc, responses)
     rep_dims = ("noise_level", "repetition")
     return {
-        "responses": _dataset(responses, "a.u.", (*rep_dims, "phase", "orientation")),
-        "modulation_ratio": _dataset(ratio, "1", rep_dims),
-        "modulation_ratio_mean": _dataset(np.nanmean(ratio, axis=1), "1", ("noise_level",)),
-        "modulation_ratio_sd": _dataset(np.nanstd(ratio, axis=1), "1", ("noise_level",)),
+        "responses": _dataset(responses, "a.u.", (*rep_dims, *_GRID)),
+        "modulation_ratio": _dataset(stats["ratio"], "1", rep_dims),
+        "modulation_ratio_mean": _dataset(
+            np.nanmean(stats["ratio"], axis=1), "1", ("noise_level",)
+        ),
+        "modulation_ratio_sd": _dataset(np.nanstd(stats["ratio"], axis=1), "1", ("noise_level",)),
         "orientation_tuning": _dataset(
-            tuning,
+            stats["tuning"],
             "1",
             (*rep_dims, "orientation"),
             description="max over phase of the rectified response, normalised to its peak",
         ),
-        "tuning_hwhm_deg": _dataset(hwhm, "deg", rep_dims),
-        "mse_phase": _dataset(mse_phase, "1", rep_dims),
-        "mse_surface": _dataset(mse_surface, "1", rep_dims),
+        "tuning_hwhm_deg": _dataset(stats["hwhm_deg"], "deg", rep_dims),
+        "mse_phase": _dataset(stats["mse_phase"], "1", rep_dims),
+        "mse_surface": _dataset(stats["mse_surface"], "1", rep_dims),
         "example_filters": _dataset(
             examples, "1", ("noise_level", "filter", "row", "column"), description="repetition 0"
         ),
         "filter": _dataset(np.array([b"w0", b"w1"]), "1"),
-        **_pixels(n),
-        "noise_level": _dataset(levels, "1", description="noise amplitude in units of max|w0|"),
+        **_pixels(spec.n_pixels),
+        "noise_level": _dataset(
+            np.asarray(pc["noise_levels"], dtype=float),
+            "1",
+            description="noise amplitude in units of max|w0|",
+        ),
         "figure_levels": _dataset(pc["figure_levels"], "1", description="levels drawn"),
-        "repetition": _dataset(np.arange(reps), "1"),
-        "phase": _angle(phases, "stimulus phase"),
-        "orientation": _angle(orientations, "stimulus orientation"),
+        "repetition": _dataset(np.arange(pc["repetitions"]), "1"),
+        **grid.coordinates(),
     }
 
 
@@ -724,17 +705,24 @@ def perturbations(config: Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def _data_path(config: Mapping[str, Any], file_name: str) -> Path:
-    return Path(config["data_dir"]) / file_name
-
-
 def input_statistics(config: Mapping[str, Any]) -> dict[str, Any]:
     """Experiment 3: simpleness index under sparse and dense noise (Fig 5).
 
     ``SI = |c0 Q| / (|c0 Q| + |c1 R|)`` for ``n_stimuli`` sparse- and
     dense-noise images per lambda (the same images for every lambda), and
     the ``k`` of ``SI_dense = x/(x + (1/k)^2 (1-x))`` fitted to the mean SIs
-    of the model and to the experimental points of Fournier et al. (2011).
+    of the model and to the experimental points of Fournier et al. (2011)
+    (``input_statistics.data_file``, see :func:`read_data`).
+
+    Parameters
+    ----------
+    config : Mapping
+        The ``v1`` section (completed by :func:`resolve_config`).
+
+    Returns
+    -------
+    dict
+        The content of ``input_statistics.h5``.
     """
     setup = Setup(resolve_config(config))
     ic = setup.config["input_statistics"]
@@ -754,8 +742,8 @@ def input_statistics(config: Mapping[str, Any]) -> dict[str, Any]:
     si_mean = np.nanmean(si, axis=-1)
     si_sd = np.nanstd(si, axis=-1)
     k_model, k_model_se = analysis.fit_fournier_k(si_mean[0], si_mean[1])
-    data = analysis.read_table(_data_path(setup.config, ic["data_file"]))
-    k_exp, k_exp_se = analysis.fit_fournier_k(data["si_sparse_noise"], data["si_dense_noise"])
+    table = read_data(ic["data_file"])
+    k_exp, k_exp_se = analysis.fit_fournier_k(table["si_sparse_noise"], table["si_dense_noise"])
     dims = ("noise", "lambda", "stimulus")
     return {
         "simpleness_index": _dataset(si, "1", dims),
@@ -773,9 +761,9 @@ def input_statistics(config: Mapping[str, Any]) -> dict[str, Any]:
         "k_model": _dataset(k_model, "1", standard_error=k_model_se),
         "k_experiment": _dataset(k_exp, "1", standard_error=k_exp_se, source=ic["data_file"]),
         "experiment": {
-            "si_sparse_noise": _dataset(data["si_sparse_noise"], "1", ("cell",)),
-            "si_dense_noise": _dataset(data["si_dense_noise"], "1", ("cell",)),
-            "cell": _dataset(np.arange(data["si_sparse_noise"].size), "1"),
+            "si_sparse_noise": _dataset(table["si_sparse_noise"], "1", ("cell",)),
+            "si_dense_noise": _dataset(table["si_dense_noise"], "1", ("cell",)),
+            "cell": _dataset(np.arange(table["si_sparse_noise"].size), "1"),
         },
         "example_stimuli": _dataset(images[[0, n_stim]], "1", ("noise", "row", "column")),
         **_pixels(spec.n_pixels),
@@ -791,7 +779,116 @@ def input_statistics(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _setting_key(setting: Mapping[str, float]) -> tuple[float, float, float]:
+    """``(lambda, pa2m, rate_exponent)`` of a contrast setting."""
     return (setting["lambda"], setting["pa2m"], setting["rate_exponent"])
+
+
+def _contrast_settings(cc: Mapping[str, Any]) -> tuple[list[tuple[float, float, float]], int]:
+    """The settings of ``v1.contrast`` as keys, the main setting appended if missing.
+
+    Returns
+    -------
+    settings : list of (lambda, pa2m, rate_exponent)
+    main_index : int
+        Index of ``v1.contrast.main`` in ``settings``.
+    """
+    settings = [_setting_key(s) for s in cc["settings"]]
+    main_key = _setting_key(cc["main"])
+    if main_key not in settings:
+        settings.append(main_key)
+    return settings, settings.index(main_key)
+
+
+def _contrast_responses(
+    setup: Setup,
+    w0: NDArray,
+    w1: NDArray,
+    images: NDArray,
+    settings: list[tuple[float, float, float]],
+    alpha: float,
+) -> NDArray:
+    """Potentials for every setting, ``(setting, contrast, phase)``, a.u.
+
+    ``images`` is ``(contrast, phase, n, n)``; settings sharing a ``pa2m``
+    are computed together.
+    """
+    n_contrasts, n_phases, n = images.shape[:3]
+    flat = images.reshape(-1, n, n)
+    responses = np.empty((len(settings), n_contrasts, n_phases))
+    for pa2m in sorted({s[1] for s in settings}):
+        members = [i for i, s in enumerate(settings) if s[1] == pa2m]
+        lambdas = np.array([settings[i][0] for i in members])
+        result = _feedforward(
+            setup, w0, w1, flat, lam=lambdas[:, None, None], alpha=alpha, pa2m=pa2m
+        )
+        responses[members] = result.v[:, 0].reshape(len(members), n_contrasts, n_phases)
+    return responses
+
+
+def _difference_to_experiment(
+    contrasts: NDArray, depth: NDArray, table: Mapping[str, NDArray]
+) -> tuple[NDArray, float]:
+    """The experiment's contrasts (fractions) and the RMS of model minus experiment.
+
+    The model's modulation depth ``depth`` (one per ``contrasts``) is
+    interpolated linearly in log-contrast at the experiment's contrasts
+    inside the model's range; points outside are left out.
+    """
+    exp_contrast = table["contrast_percent"] / 100.0
+    model_at_data = np.interp(
+        np.log(exp_contrast),
+        np.log(contrasts[::-1]),
+        depth[::-1],
+        left=np.nan,
+        right=np.nan,
+    )
+    inside = np.isfinite(model_at_data)
+    rms = float(np.sqrt(np.mean((model_at_data[inside] - table["modulation_depth"][inside]) ** 2)))
+    return exp_contrast, rms
+
+
+def _contrast_hierarchical(
+    setup: Setup,
+    spec: model.FilterSpec,
+    w0: NDArray,
+    w1: NDArray,
+    phases: NDArray,
+    contrasts: NDArray,
+) -> dict[str, Any]:
+    """Fig 6b, cortical input: the Gabor stimuli pre-filtered by ``w0``, then scaled by contrast.
+
+    The XOR peak is ``xor_peak_base ** xor_peak_exponent`` (authors' code).
+    """
+    cc = setup.config["contrast"]
+    hier = cc["hierarchical"]
+    cortical = stimuli.prefilter(spec.stimulus_gabor(0.0, phases), w0)
+    cortical = contrasts[:, None, None, None] * cortical[None]
+    nonlinearity = model.XorDendrite.for_exponent(
+        hier["xor_peak_exponent"],
+        peak_base=setup.config["model"]["xor_peak_base"],
+        half_width=setup.config["model"]["xor_half_width"],
+    )
+    result = _feedforward(
+        setup,
+        w0,
+        w1,
+        cortical.reshape(-1, spec.n_pixels, spec.n_pixels),
+        lam=hier["lambda"],
+        alpha=cc["alpha"],
+        pa2m=hier["pa2m"],
+        nonlinearity=nonlinearity,
+    )
+    responses = result.v[0].reshape(contrasts.size, phases.size)
+    return {
+        "responses": _dataset(responses, "a.u.", ("contrast", "phase")),
+        "modulation_depth": _dataset(
+            analysis.modulation_depth(responses, exponent=hier["rate_exponent"]),
+            "1",
+            ("contrast",),
+        ),
+        "contrast": _dataset(contrasts, "1"),
+        "phase": _angle(phases, "stimulus phase"),
+    }
 
 
 def contrast(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -801,6 +898,18 @@ def contrast(config: Mapping[str, Any]) -> dict[str, Any]:
     (-180..180 degrees) at each contrast; modulation depth ``(max-min)/max``
     of ``max(v, 0) ** rate_exponent`` over phase, for each (lambda, pa2m,
     rate_exponent) setting; plus the hierarchical (cortical-input) variant.
+    The experimental points are those of ``contrast.data_file`` (see
+    :func:`read_data`).
+
+    Parameters
+    ----------
+    config : Mapping
+        The ``v1`` section (completed by :func:`resolve_config`).
+
+    Returns
+    -------
+    dict
+        The content of ``contrast.h5``.
     """
     setup = Setup(resolve_config(config))
     cc = setup.config["contrast"]
@@ -809,35 +918,14 @@ def contrast(config: Mapping[str, Any]) -> dict[str, Any]:
     phases = setup.angles(-180.0, 180.0)
     contrasts = np.asarray(cc["contrasts"], dtype=float)
     images = spec.stimulus_gabor(0.0, phases[None, :], contrasts[:, None])
-    flat = images.reshape(-1, spec.n_pixels, spec.n_pixels)
-    settings = [_setting_key(s) for s in cc["settings"]]
-    main_key = _setting_key(cc["main"])
-    if main_key not in settings:
-        settings.append(main_key)
-    main_index = settings.index(main_key)
-    responses = np.empty((len(settings), contrasts.size, phases.size))
-    for pa2m in sorted({s[1] for s in settings}):
-        members = [i for i, s in enumerate(settings) if s[1] == pa2m]
-        lambdas = np.array([settings[i][0] for i in members])
-        result = _feedforward(
-            setup, w0, w1, flat, lam=lambdas[:, None, None], alpha=cc["alpha"], pa2m=pa2m
-        )
-        responses[members] = result.v[:, 0].reshape(len(members), contrasts.size, phases.size)
+    settings, main_index = _contrast_settings(cc)
+    responses = _contrast_responses(setup, w0, w1, images, settings, cc["alpha"])
     exponents = np.array([s[2] for s in settings])
     depth = np.stack(
         [analysis.modulation_depth(responses[i], exponent=e) for i, e in enumerate(exponents)]
     )
-    data = analysis.read_table(_data_path(setup.config, cc["data_file"]))
-    exp_contrast = data["contrast_percent"] / 100.0
-    model_at_data = np.interp(
-        np.log(exp_contrast),
-        np.log(contrasts[::-1]),
-        depth[main_index][::-1],
-        left=np.nan,
-        right=np.nan,
-    )
-    inside = np.isfinite(model_at_data)
-    rms = float(np.sqrt(np.mean((model_at_data[inside] - data["modulation_depth"][inside]) ** 2)))
+    table = read_data(cc["data_file"])
+    exp_contrast, rms = _difference_to_experiment(contrasts, depth[main_index], table)
     content: dict[str, Any] = {
         "responses": _dataset(responses, "a.u.", ("setting", "contrast", "phase")),
         "modulation_depth": _dataset(depth, "1", ("setting", "contrast")),
@@ -856,46 +944,84 @@ def contrast(config: Mapping[str, Any]) -> dict[str, Any]:
         "phase": _angle(phases, "stimulus phase"),
         "experiment": {
             "contrast": _dataset(exp_contrast, "1", description="Meffin et al., digitised"),
-            "modulation_depth": _dataset(data["modulation_depth"], "1", ("contrast",)),
+            "modulation_depth": _dataset(table["modulation_depth"], "1", ("contrast",)),
         },
     }
-    hier = cc["hierarchical"]
-    if hier["enabled"]:
-        unit_images = spec.stimulus_gabor(0.0, phases)
-        cortical = stimuli.prefilter(unit_images, w0)
-        cortical = contrasts[:, None, None, None] * cortical[None]
-        nonlinearity = model.XorDendrite.for_exponent(
-            hier["xor_peak_exponent"],
-            peak_base=setup.config["model"]["xor_peak_base"],
-            half_width=setup.config["model"]["xor_half_width"],
-        )
-        result = _feedforward(
-            setup,
-            w0,
-            w1,
-            cortical.reshape(-1, spec.n_pixels, spec.n_pixels),
-            lam=hier["lambda"],
-            alpha=cc["alpha"],
-            pa2m=hier["pa2m"],
-            nonlinearity=nonlinearity,
-        )
-        hier_resp = result.v[0].reshape(contrasts.size, phases.size)
-        content["hierarchical"] = {
-            "responses": _dataset(hier_resp, "a.u.", ("contrast", "phase")),
-            "modulation_depth": _dataset(
-                analysis.modulation_depth(hier_resp, exponent=hier["rate_exponent"]),
-                "1",
-                ("contrast",),
-            ),
-            "contrast": _dataset(contrasts, "1"),
-            "phase": _angle(phases, "stimulus phase"),
-        }
+    if cc["hierarchical"]["enabled"]:
+        content["hierarchical"] = _contrast_hierarchical(setup, spec, w0, w1, phases, contrasts)
     return content
 
 
 # ---------------------------------------------------------------------------
 # 5. Orientation sharpening by the lateral term
 # ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _LateralSettings:
+    """The (lambda1, lambda2, alpha2) settings of the three sweeps of Fig 7, in order.
+
+    Attributes
+    ----------
+    sweep : list of str
+        ``"lambda1"``, ``"lambda2"`` or ``"alpha2"``: the sweep of each setting.
+    lambda1, lambda2, alpha2 : ndarray
+        XOR weight, lateral weight and lateral attenuation of each setting.
+    """
+
+    sweep: list[str]
+    lambda1: NDArray
+    lambda2: NDArray
+    alpha2: NDArray
+
+    @classmethod
+    def from_config(cls, oc: Mapping[str, Any]) -> _LateralSettings:
+        """The settings of ``v1.orientation_sharpening``: lambda1, lambda2, alpha2 sweeps."""
+        s1, s2, s3 = oc["lambda1_sweep"], oc["lambda2_sweep"], oc["alpha2_sweep"]
+        settings = (
+            [("lambda1", value, s1["lambda2"], s1["alpha2"]) for value in s1["lambda1"]]
+            + [("lambda2", s2["lambda1"], value, s2["alpha2"]) for value in s2["lambda2"]]
+            + [("alpha2", s3["lambda1"], s3["lambda2"], value) for value in s3["alpha2"]]
+        )
+        lam1, lam2, alp2 = (np.asarray([s[i] for s in settings], dtype=float) for i in (1, 2, 3))
+        return cls([s[0] for s in settings], lam1, lam2, alp2)
+
+    def datasets(self) -> dict[str, io.Dataset]:
+        """The settings as datasets over ``setting``."""
+        return {
+            "sweep": _dataset(np.array([s.encode() for s in self.sweep]), "1", ("setting",)),
+            "lambda1": _dataset(self.lambda1, "1", ("setting",)),
+            "lambda2": _dataset(self.lambda2, "1", ("setting",)),
+            "alpha2": _dataset(self.alpha2, "1", ("setting",)),
+            "setting": _dataset(np.arange(len(self.sweep)), "1"),
+        }
+
+
+def _network_responses(
+    setup: Setup, w0: NDArray, w1: NDArray, images: NDArray, settings: _LateralSettings
+) -> tuple[model.RelaxationResult, NDArray]:
+    """The full model of ``n_units`` units for every setting and stimulus.
+
+    Returns the relaxation result (axes setting, unit, stimulus) and the
+    lateral weights ``w2``.
+    """
+    oc = setup.config["orientation_sharpening"]
+    potentials = model.rate_to_potential(images, setup.pa2m)
+    dsum = setup.dendritic_sum(w1, potentials, setup.xor())
+    q = model.linear_drive(w0, images)
+    w2 = model.lateral_weights(w0)
+    column = (slice(None), None, None)
+    result = model.relax_network(
+        q,
+        dsum,
+        w2,
+        lambda1=settings.lambda1[column],
+        lambda2=settings.lambda2[column],
+        alpha1=oc["alpha1"],
+        alpha2=settings.alpha2[column],
+        relaxation=setup.relaxation,
+    )
+    return result, w2
 
 
 def orientation_sharpening(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -906,6 +1032,16 @@ def orientation_sharpening(config: Mapping[str, Any]) -> dict[str, Any]:
     and alpha2. Tuning of the unit preferring orientation 0 at the optimal
     phase (0), on the paper's grid and on a fine orientation grid for the
     half-width at half maximum.
+
+    Parameters
+    ----------
+    config : Mapping
+        The ``v1`` section (completed by :func:`resolve_config`).
+
+    Returns
+    -------
+    dict
+        The content of ``orientation_sharpening.h5``.
     """
     setup = Setup(resolve_config(config))
     oc = setup.config["orientation_sharpening"]
@@ -913,47 +1049,22 @@ def orientation_sharpening(config: Mapping[str, Any]) -> dict[str, Any]:
     n_units = oc["n_units"]
     preferred = np.pi * np.arange(n_units) / n_units
     w0, w1 = model.model_filters(spec, preferred)
-    w2 = model.lateral_weights(w0)
-    phases, orientations, images = _gabor_grid(setup, spec)
-    n_ph, n_or = phases.size, orientations.size
+    grid = GaborGrid.build(setup, spec)
+    n_grid = grid.images.shape[0]
     fine = stimuli.angle_grid(math.radians(oc["tuning_step_deg"]))
-    fine_images = spec.stimulus_gabor(fine, 0.0)
-    all_images = np.concatenate([images, fine_images])
-    potentials = model.rate_to_potential(all_images, setup.pa2m)
-    dsum = setup.dendritic_sum(w1, potentials, setup.xor())
-    q = model.linear_drive(w0, all_images)
-
-    s1, s2, s3 = oc["lambda1_sweep"], oc["lambda2_sweep"], oc["alpha2_sweep"]
-    settings = (
-        [("lambda1", value, s1["lambda2"], s1["alpha2"]) for value in s1["lambda1"]]
-        + [("lambda2", s2["lambda1"], value, s2["alpha2"]) for value in s2["lambda2"]]
-        + [("alpha2", s3["lambda1"], s3["lambda2"], value) for value in s3["alpha2"]]
-    )
-    labels = [s[0] for s in settings]
-    lam1, lam2, alp2 = ([s[i] for s in settings] for i in (1, 2, 3))
-    column = (slice(None), None, None)
-    lam1_a, lam2_a, alp2_a = (np.asarray(x, dtype=float) for x in (lam1, lam2, alp2))
-    result = model.relax_network(
-        q,
-        dsum,
-        w2,
-        lambda1=lam1_a[column],
-        lambda2=lam2_a[column],
-        alpha1=oc["alpha1"],
-        alpha2=alp2_a[column],
-        relaxation=setup.relaxation,
-    )
-    grid_part = result.v[..., : n_ph * n_or].reshape(len(labels), n_units, n_ph, n_or)
-    fine_part = result.v[:, 0, n_ph * n_or :]
-    zero_phase = int(np.argmin(np.abs(phases)))
+    images = np.concatenate([grid.images, spec.stimulus_gabor(fine, 0.0)])
+    settings = _LateralSettings.from_config(oc)
+    result, w2 = _network_responses(setup, w0, w1, images, settings)
+    surface_dims = ("setting", "preferred_orientation", *_GRID)
+    grid_part = result.v[..., :n_grid].reshape(len(settings.sweep), n_units, *grid.shape)
+    fine_part = result.v[:, 0, n_grid:]
+    zero_phase = int(np.argmin(np.abs(grid.phases)))
     hwhm_fine = np.degrees(analysis.half_width_at_half_maximum(fine, fine_part))
     hwhm_grid = np.degrees(
-        analysis.half_width_at_half_maximum(orientations, grid_part[:, 0, zero_phase])
+        analysis.half_width_at_half_maximum(grid.orientations, grid_part[:, 0, zero_phase])
     )
     return {
-        "responses": _dataset(
-            grid_part, "a.u.", ("setting", "preferred_orientation", "phase", "orientation")
-        ),
+        "responses": _dataset(grid_part, "a.u.", surface_dims),
         "fine_tuning": _dataset(
             fine_part,
             "a.u.",
@@ -967,19 +1078,12 @@ def orientation_sharpening(config: Mapping[str, Any]) -> dict[str, Any]:
             hwhm_grid, "deg", ("setting",), description="from the paper's orientation grid"
         ),
         "iterations": _dataset(
-            result.iterations[..., : n_ph * n_or].reshape(grid_part.shape),
-            "1",
-            ("setting", "preferred_orientation", "phase", "orientation"),
+            result.iterations[..., :n_grid].reshape(grid_part.shape), "1", surface_dims
         ),
         "lateral_weights": _dataset(w2, "1", ("preferred_orientation", "preferred_orientation")),
-        "sweep": _dataset(np.array([s.encode() for s in labels]), "1", ("setting",)),
-        "lambda1": _dataset(lam1_a, "1", ("setting",)),
-        "lambda2": _dataset(lam2_a, "1", ("setting",)),
-        "alpha2": _dataset(alp2_a, "1", ("setting",)),
-        "setting": _dataset(np.arange(len(labels)), "1"),
+        **settings.datasets(),
         "preferred_orientation": _angle(preferred, "preferred orientation of each unit"),
-        "phase": _angle(phases, "stimulus phase"),
-        "orientation": _angle(orientations, "stimulus orientation"),
+        **grid.coordinates(),
         "fine_orientation": _angle(fine, "stimulus orientation, fine grid"),
     }
 
@@ -1006,26 +1110,53 @@ def _field_datasets(
     }
 
 
-def receptive_field(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Experiment 6: spatial receptive field ``dv/dx`` at the fixed point (Figs S2, S3).
-
-    For horizontal and vertical gratings at each lambda, and for the
-    masked-Gabor case of the supplement: a unit whose ``w0`` is masked to
-    where ``|w0| > mask_threshold max w0``, probed with the centre Gabor
-    (S1), the surround only (S2) and both (S1+S2). Always at the converged
-    fixed point (the derivative of the published 21-step map is a different
-    object), with exact dendritic sums.
-    """
-    setup = Setup(resolve_config(config))
-    rc = setup.config["receptive_field"]
-    relaxation = model.Relaxation(
+def _fixed_point_relaxation(setup: Setup) -> model.Relaxation:
+    """Relaxation to the converged fixed point, tolerance at most 1e-13 (a.u.)."""
+    r = setup.config["relaxation"]
+    return model.Relaxation(
         protocol="converged",
-        rate=setup.config["relaxation"]["rate"],
-        tolerance=min(setup.config["relaxation"]["tolerance"], 1e-13),
-        max_iterations=setup.config["relaxation"]["max_iterations"],
+        rate=r["rate"],
+        tolerance=min(r["tolerance"], 1e-13),
+        max_iterations=r["max_iterations"],
     )
-    xor = setup.xor()
-    spec = setup.filter_spec(phase=math.radians(rc["filter_phase_deg"]))
+
+
+def _fields(
+    setup: Setup, images: NDArray, lambdas: NDArray, w0: NDArray, w1: NDArray
+) -> tuple[NDArray, NDArray, NDArray]:
+    """Receptive fields ``dv/dx`` of one unit for each probe image and lambda.
+
+    Returns
+    -------
+    exact, capped : ndarray
+        ``(image, lambda, n, n)``, a.u.: the exact field and the field with
+        the slope of ``|x|**pa2m`` capped at ``|x| = slope_floor``.
+    values : ndarray
+        ``(image, lambda)``: the fixed-point potentials, a.u.
+    """
+    rc = setup.config["receptive_field"]
+    common = dict(
+        alpha=rc["alpha"],
+        pa2m=setup.pa2m,
+        nonlinearity=setup.xor(),
+        relaxation=_fixed_point_relaxation(setup),
+    )
+    n = w0.shape[-1]
+    exact = np.empty((len(images), lambdas.size, n, n))
+    capped = np.empty_like(exact)
+    values = np.empty((len(images), lambdas.size))
+    for i, image in enumerate(images):
+        for j, lam in enumerate(lambdas):
+            exact[i, j], values[i, j] = model.receptive_field(image, w0, w1, lam=lam, **common)
+            capped[i, j], _ = model.receptive_field(
+                image, w0, w1, lam=lam, slope_floor=rc["slope_floor"], **common
+            )
+    return exact, capped, values
+
+
+def _grating_fields(setup: Setup, spec: model.FilterSpec) -> dict[str, Any]:
+    """Supplementary Fig 2: fields for horizontal and vertical gratings at each lambda."""
+    rc = setup.config["receptive_field"]
     w0, w1 = model.model_filters(spec)
     n = spec.n_pixels
     gratings = stimuli.grating(
@@ -1036,64 +1167,97 @@ def receptive_field(config: Mapping[str, Any]) -> dict[str, Any]:
         amplitude=rc["amplitude"],
     )
     lambdas = np.asarray(rc["lambdas"], dtype=float)
-    floor = rc["slope_floor"]
-
-    def fields_of(images: NDArray, lams: NDArray, w0: NDArray, w1: NDArray) -> tuple:
-        exact = np.empty((len(images), lams.size, n, n))
-        capped = np.empty_like(exact)
-        values = np.empty((len(images), lams.size))
-        for i, image in enumerate(images):
-            for j, lam in enumerate(lams):
-                common = dict(
-                    lam=lam,
-                    alpha=rc["alpha"],
-                    pa2m=setup.pa2m,
-                    nonlinearity=xor,
-                    relaxation=relaxation,
-                )
-                exact[i, j], values[i, j] = model.receptive_field(image, w0, w1, **common)
-                capped[i, j], _ = model.receptive_field(image, w0, w1, slope_floor=floor, **common)
-        return exact, capped, values
-
-    fields, fields_capped, responses = fields_of(gratings, lambdas, w0, w1)
-
-    masked = rc["masked"]
-    mspec = setup.filter_spec(
-        phase=math.radians(rc["filter_phase_deg"]), aspect_ratio=masked["aspect_ratio"]
-    )
-    mw0, mw1 = model.model_filters(mspec)
-    mask = (np.abs(mw0) > masked["mask_threshold"] * mw0.max()).astype(float)
-    mw0 = mw0 * mask
-    centre = mspec.stimulus_gabor(0.0, np.pi)
-    centre = rc["amplitude"] * mask * centre / centre.max()
-    elongated = spec.stimulus_gabor(0.0, np.pi)
-    surround = (1.0 - mask) * rc["amplitude"] * elongated / elongated.max()
-    probes = np.stack([centre, surround, centre + surround])
-    mlambdas = np.asarray(masked["lambdas"], dtype=float)
-    mfields, mfields_capped, mresponses = fields_of(probes, mlambdas, mw0, mw1)
-    rect = analysis.rectify(mresponses)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        relative = rect / rect[0]
+    fields, fields_capped, responses = _fields(setup, gratings, lambdas, w0, w1)
     return {
-        **_field_datasets(fields, fields_capped, "grating", floor),
+        **_field_datasets(fields, fields_capped, "grating", rc["slope_floor"]),
         "responses": _dataset(responses, "a.u.", ("grating", "lambda")),
         "stimuli": _dataset(gratings, "1", ("grating", "row", "column")),
         "grating": _dataset(np.array([b"horizontal", b"vertical"]), "1"),
         "lambda": _dataset(lambdas, "1"),
-        "slope_floor": _dataset(floor, "1"),
+        "slope_floor": _dataset(rc["slope_floor"], "1"),
         **_pixels(n),
-        "masked": {
-            **_field_datasets(mfields, mfields_capped, "probe", floor),
-            "responses": _dataset(mresponses, "a.u.", ("probe", "lambda")),
-            "relative_response": _dataset(
-                relative, "1", ("probe", "lambda"), description="rectified, relative to S1"
-            ),
-            "stimuli": _dataset(probes, "1", ("probe", "row", "column")),
-            "mask": _dataset(mask, "1", ("row", "column")),
-            "probe": _dataset(np.array([b"S1 centre", b"S2 surround", b"S1+S2"]), "1"),
-            "lambda": _dataset(mlambdas, "1"),
-            **_pixels(n),
-        },
+    }
+
+
+def _masked_probes(
+    setup: Setup, spec: model.FilterSpec
+) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+    """The masked unit and probes of Supplementary Fig 3.
+
+    Returns
+    -------
+    w0, w1 : ndarray
+        Filters of aspect ratio ``masked.aspect_ratio``, ``w0`` masked to
+        where ``|w0| > mask_threshold max w0``.
+    mask : ndarray
+        1 inside the mask, 0 outside.
+    probes : ndarray
+        ``(3, n, n)``: the centre Gabor (S1), the surround of the elongated
+        Gabor of ``spec`` (S2), and both, peak ``amplitude``.
+    """
+    rc = setup.config["receptive_field"]
+    masked = rc["masked"]
+    mspec = setup.filter_spec(
+        phase=math.radians(rc["filter_phase_deg"]), aspect_ratio=masked["aspect_ratio"]
+    )
+    w0, w1 = model.model_filters(mspec)
+    mask = (np.abs(w0) > masked["mask_threshold"] * w0.max()).astype(float)
+    centre = mspec.stimulus_gabor(0.0, np.pi)
+    centre = rc["amplitude"] * mask * centre / centre.max()
+    elongated = spec.stimulus_gabor(0.0, np.pi)
+    surround = (1.0 - mask) * rc["amplitude"] * elongated / elongated.max()
+    return w0 * mask, w1, mask, np.stack([centre, surround, centre + surround])
+
+
+def _masked_fields(setup: Setup, spec: model.FilterSpec) -> dict[str, Any]:
+    """Supplementary Fig 3: fields of the masked unit for its three probes."""
+    rc = setup.config["receptive_field"]
+    w0, w1, mask, probes = _masked_probes(setup, spec)
+    lambdas = np.asarray(rc["masked"]["lambdas"], dtype=float)
+    fields, fields_capped, responses = _fields(setup, probes, lambdas, w0, w1)
+    rect = analysis.rectify(responses)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = rect / rect[0]
+    return {
+        **_field_datasets(fields, fields_capped, "probe", rc["slope_floor"]),
+        "responses": _dataset(responses, "a.u.", ("probe", "lambda")),
+        "relative_response": _dataset(
+            relative, "1", ("probe", "lambda"), description="rectified, relative to S1"
+        ),
+        "stimuli": _dataset(probes, "1", ("probe", "row", "column")),
+        "mask": _dataset(mask, "1", ("row", "column")),
+        "probe": _dataset(np.array([b"S1 centre", b"S2 surround", b"S1+S2"]), "1"),
+        "lambda": _dataset(lambdas, "1"),
+        **_pixels(spec.n_pixels),
+    }
+
+
+def receptive_field(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Experiment 6: spatial receptive field ``dv/dx`` at the fixed point (Figs S2, S3).
+
+    For horizontal and vertical gratings at each lambda, and for the
+    masked-Gabor case of the supplement: a unit whose ``w0`` is masked to
+    where ``|w0| > mask_threshold max w0``, probed with the centre Gabor
+    (S1), the surround only (S2) and both (S1+S2). Always at the converged
+    fixed point (the derivative of the published 21-step map is a different
+    object), with exact dendritic sums.
+
+    Parameters
+    ----------
+    config : Mapping
+        The ``v1`` section (completed by :func:`resolve_config`).
+
+    Returns
+    -------
+    dict
+        The content of ``receptive_field.h5``.
+    """
+    setup = Setup(resolve_config(config))
+    rc = setup.config["receptive_field"]
+    spec = setup.filter_spec(phase=math.radians(rc["filter_phase_deg"]))
+    return {
+        **_grating_fields(setup, spec),
+        "masked": _masked_fields(setup, spec),
     }
 
 
