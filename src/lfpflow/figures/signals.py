@@ -1,4 +1,4 @@
-"""Figures of the LFP pipeline (the only matplotlib user outside lfpflow.v1).
+"""Figures of a run of the LFP pipeline: raster, kernels, LFP, CSD, CDM, EEG, MEG, spectra, sweeps.
 
 Every function returns a :class:`matplotlib.figure.Figure`; :func:`save_figure`
 writes it atomically.

@@ -106,6 +106,7 @@ def ou_current(
 
 
 def _targets(population: Any, protocol: Mapping[str, Any]) -> Any:
+    """The neurons of ``population`` that ``protocol`` names (all when it names none)."""
     indices = protocol.get("neurons")
     if indices is None:
         return population
@@ -113,6 +114,7 @@ def _targets(population: Any, protocol: Mapping[str, Any]) -> Any:
 
 
 def _window(protocol: Mapping[str, Any], tstop_ms: float) -> dict[str, float]:
+    """NEST ``start``/``stop`` (ms) of a device; without ``stop_ms``, past the end of the run."""
     window = {"start": float(protocol.get("start_ms", 0.0))}
     stop = protocol.get("stop_ms")
     window["stop"] = float(stop) if stop is not None else float(tstop_ms) + 1.0
@@ -156,83 +158,224 @@ def connect_protocol(
     kind = protocol["type"]
     targets = _targets(population, protocol)
     window = _window(protocol, tstop_ms)
-    created: dict[str, Any] = {}
     if kind == "poisson":
-        weight_key = model.weight_key
-        if weight_key not in protocol:
-            raise ValueError(
-                f"a poisson input onto model {model.name!r} needs {weight_key!r} "
-                f"(its synapses are {model.synapse}-based)"
-            )
-        weight = float(protocol[weight_key])
-        generator = nest.Create(
-            "poisson_generator",
-            params={
-                "rate": float(protocol["rate_Hz"]) * int(protocol.get("n_inputs", 1)),
-                **window,
-            },
-        )
-        syn_spec: dict[str, Any] = {"weight": weight, "delay": dt_ms}
-        if model.receptors:
-            syn_spec["receptor_type"] = model.receptors[
-                "excitatory" if weight >= 0 else "inhibitory"
-            ]
-        nest.Connect(generator, targets, "all_to_all", syn_spec)
-        created["devices"] = generator
-    elif kind == "dc":
-        generator = nest.Create(
-            "dc_generator", params={"amplitude": float(protocol["amplitude_pA"]), **window}
-        )
-        # delay of one step, not NEST's default 1 ms, so currents start at start_ms
-        nest.Connect(generator, targets, syn_spec={"delay": dt_ms})
-        created["devices"] = generator
-    elif kind == "white_noise":
-        noise_dt = float(protocol.get("dt_ms") or dt_ms)
-        if abs(noise_dt / dt_ms - round(noise_dt / dt_ms)) > 1e-9:
-            raise ValueError(
-                f"white_noise dt_ms ({noise_dt}) must be a multiple of the resolution ({dt_ms})"
-            )
-        generator = nest.Create(
-            "noise_generator",
-            params={
-                "mean": float(protocol.get("mean_pA", 0.0)),
-                "std": float(protocol["sd_pA"]),
-                "dt": noise_dt,
-                **window,
-            },
-        )
-        nest.Connect(generator, targets, syn_spec={"delay": dt_ms})
-        created["devices"] = generator
-    elif kind == "ou":
-        start = max(window["start"], dt_ms)  # step_current_generator times must be > 0
-        stop = min(window["stop"], tstop_ms)
-        n_steps = int(round((stop - start) / dt_ms))
-        shared = bool(protocol.get("shared", False))
-        n_targets = len(targets)
-        samples = ou_current(
-            n_steps=n_steps,
-            dt_ms=dt_ms,
-            tau_ms=float(protocol["tau_ms"]),
-            mean_pA=float(protocol.get("mean_pA", 0.0)),
-            sd_pA=float(protocol["sd_pA"]),
-            rng=rng,
-            n_processes=1 if shared else n_targets,
-        )
-        times = start + dt_ms * np.arange(n_steps)
-        generators = nest.Create("step_current_generator", samples.shape[0])
-        for generator, values in zip(generators, samples, strict=True):
-            generator.set(amplitude_times=times.tolist(), amplitude_values=values.tolist())
-        if shared:
-            nest.Connect(generators, targets, "all_to_all", {"delay": dt_ms})
-        else:
-            nest.Connect(generators, targets, "one_to_one", {"delay": dt_ms})
-        created["devices"] = generators
-        created["ou_pA"] = samples
-    else:
+        return _connect_poisson(nest, protocol, targets, window, model=model, dt_ms=dt_ms)
+    if kind == "dc":
+        return _connect_dc(nest, protocol, targets, window, dt_ms=dt_ms)
+    if kind == "white_noise":
+        return _connect_white_noise(nest, protocol, targets, window, dt_ms=dt_ms)
+    if kind == "ou":
+        return _connect_ou(nest, protocol, targets, window, dt_ms=dt_ms, tstop_ms=tstop_ms, rng=rng)
+    raise ValueError(
+        f"unknown input protocol {kind!r}; allowed values: {', '.join(PROTOCOL_TYPES)}"
+    )
+
+
+def _connect_poisson(
+    nest: Any,
+    protocol: Mapping[str, Any],
+    targets: Any,
+    window: Mapping[str, float],
+    *,
+    model: NeuronModel,
+    dt_ms: float,
+) -> dict[str, Any]:
+    """One Poisson generator standing for ``n_inputs`` trains, onto every target.
+
+    Parameters
+    ----------
+    nest : module
+        The imported ``nest`` module.
+    protocol : Mapping
+        A ``poisson`` protocol: ``rate_Hz`` (Hz) per input, ``n_inputs`` and
+        the weight in the units of ``model`` (pA, nS or mV).
+    targets : nest.NodeCollection
+        The neurons that receive it.
+    window : Mapping
+        ``start`` and ``stop`` of the generator (ms).
+    model : NeuronModel
+        Catalogue entry of the targets: weight key and receptor ports.
+    dt_ms : float
+        Resolution (ms), used as the connection delay.
+
+    Returns
+    -------
+    dict
+        ``{"devices": generator}``.
+
+    Raises
+    ------
+    ValueError
+        If the protocol has no weight in the units the model's synapses take.
+    """
+    weight_key = model.weight_key
+    if weight_key not in protocol:
         raise ValueError(
-            f"unknown input protocol {kind!r}; allowed values: {', '.join(PROTOCOL_TYPES)}"
+            f"a poisson input onto model {model.name!r} needs {weight_key!r} "
+            f"(its synapses are {model.synapse}-based)"
         )
-    return created
+    weight = float(protocol[weight_key])
+    # n independent Poisson trains summed are one Poisson train of n times the rate
+    rate_Hz = float(protocol["rate_Hz"]) * int(protocol.get("n_inputs", 1))
+    generator = nest.Create("poisson_generator", params={"rate": rate_Hz, **window})
+    syn_spec: dict[str, Any] = {"weight": weight, "delay": dt_ms}
+    if model.receptors:
+        # port-based models take inhibition on its own port, chosen by the sign
+        syn_spec["receptor_type"] = model.receptors["excitatory" if weight >= 0 else "inhibitory"]
+    nest.Connect(generator, targets, "all_to_all", syn_spec)
+    return {"devices": generator}
+
+
+def _connect_dc(
+    nest: Any,
+    protocol: Mapping[str, Any],
+    targets: Any,
+    window: Mapping[str, float],
+    *,
+    dt_ms: float,
+) -> dict[str, Any]:
+    """One DC generator of ``amplitude_pA`` (pA) onto every target.
+
+    Parameters
+    ----------
+    nest : module
+        The imported ``nest`` module.
+    protocol : Mapping
+        A ``dc`` protocol.
+    targets : nest.NodeCollection
+        The neurons that receive it.
+    window : Mapping
+        ``start`` and ``stop`` of the current (ms).
+    dt_ms : float
+        Resolution (ms), used as the connection delay.
+
+    Returns
+    -------
+    dict
+        ``{"devices": generator}``.
+    """
+    generator = nest.Create(
+        "dc_generator", params={"amplitude": float(protocol["amplitude_pA"]), **window}
+    )
+    # delay of one step, not NEST's default 1 ms, so currents start at start_ms
+    nest.Connect(generator, targets, syn_spec={"delay": dt_ms})
+    return {"devices": generator}
+
+
+def _connect_white_noise(
+    nest: Any,
+    protocol: Mapping[str, Any],
+    targets: Any,
+    window: Mapping[str, float],
+    *,
+    dt_ms: float,
+) -> dict[str, Any]:
+    """One noise generator onto every target, an independent current for each.
+
+    Parameters
+    ----------
+    nest : module
+        The imported ``nest`` module.
+    protocol : Mapping
+        A ``white_noise`` protocol: ``mean_pA`` and ``sd_pA`` (pA), and
+        ``dt_ms`` (ms), the interval between new values (default: the
+        resolution).
+    targets : nest.NodeCollection
+        The neurons that receive it.
+    window : Mapping
+        ``start`` and ``stop`` of the current (ms).
+    dt_ms : float
+        Resolution (ms), used as the connection delay.
+
+    Returns
+    -------
+    dict
+        ``{"devices": generator}``.
+
+    Raises
+    ------
+    ValueError
+        If the noise interval is not a multiple of the resolution.
+    """
+    noise_dt = float(protocol.get("dt_ms") or dt_ms)
+    # NEST can change the current only at a step boundary
+    if abs(noise_dt / dt_ms - round(noise_dt / dt_ms)) > 1e-9:
+        raise ValueError(
+            f"white_noise dt_ms ({noise_dt}) must be a multiple of the resolution ({dt_ms})"
+        )
+    generator = nest.Create(
+        "noise_generator",
+        params={
+            "mean": float(protocol.get("mean_pA", 0.0)),
+            "std": float(protocol["sd_pA"]),
+            "dt": noise_dt,
+            **window,
+        },
+    )
+    nest.Connect(generator, targets, syn_spec={"delay": dt_ms})
+    return {"devices": generator}
+
+
+def _connect_ou(
+    nest: Any,
+    protocol: Mapping[str, Any],
+    targets: Any,
+    window: Mapping[str, float],
+    *,
+    dt_ms: float,
+    tstop_ms: float,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """OU currents sampled here, injected by step-current generators.
+
+    One process for all targets when the protocol is ``shared``, else one
+    per target.
+
+    Parameters
+    ----------
+    nest : module
+        The imported ``nest`` module.
+    protocol : Mapping
+        An ``ou`` protocol: ``tau_ms`` (ms), ``mean_pA`` and ``sd_pA`` (pA),
+        ``shared``.
+    targets : nest.NodeCollection
+        The neurons that receive it.
+    window : Mapping
+        ``start`` and ``stop`` of the current (ms).
+    dt_ms : float
+        Resolution (ms): sampling interval and connection delay.
+    tstop_ms : float
+        Duration of the simulation (ms); no samples are drawn beyond it.
+    rng : numpy.random.Generator
+        Source of the samples.
+
+    Returns
+    -------
+    dict
+        ``{"devices": generators, "ou_pA": samples}``, samples in pA,
+        processes x steps.
+    """
+    start = max(window["start"], dt_ms)  # step_current_generator times must be > 0
+    stop = min(window["stop"], tstop_ms)
+    n_steps = int(round((stop - start) / dt_ms))
+    shared = bool(protocol.get("shared", False))
+    n_targets = len(targets)
+    samples = ou_current(
+        n_steps=n_steps,
+        dt_ms=dt_ms,
+        tau_ms=float(protocol["tau_ms"]),
+        mean_pA=float(protocol.get("mean_pA", 0.0)),
+        sd_pA=float(protocol["sd_pA"]),
+        rng=rng,
+        n_processes=1 if shared else n_targets,
+    )
+    times = start + dt_ms * np.arange(n_steps)
+    generators = nest.Create("step_current_generator", samples.shape[0])
+    for generator, values in zip(generators, samples, strict=True):
+        generator.set(amplitude_times=times.tolist(), amplitude_values=values.tolist())
+    rule = "all_to_all" if shared else "one_to_one"
+    nest.Connect(generators, targets, rule, {"delay": dt_ms})
+    return {"devices": generators, "ou_pA": samples}
 
 
 def describe(protocols: Sequence[Mapping[str, Any]]) -> str:

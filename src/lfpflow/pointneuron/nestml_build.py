@@ -52,6 +52,9 @@ BUILD_INFO = "build_info.json"
 #: output), plus the old libstdc++ ABI the wheel was compiled with.
 _CXXFLAGS = "-Wall -fopenmp -O2 -DNDEBUG -std=c++20 -D_GLIBCXX_USE_CXX11_ABI=0"
 
+#: Name of the build log (NESTML's and the compiler's output) in the build folder.
+_BUILD_LOG = "build.log"
+
 #: Lines of the build log quoted in the error message of a failed build.
 _LOG_TAIL_LINES = 60
 
@@ -216,6 +219,47 @@ def build_nest_module(
         returns normally when a model has errors, so the library's existence is
         the test); the message ends with the tail of the build log.
     """
+    files = _model_paths(model_files)
+    _check_module_name(module_name)
+    if shutil.which("cmake") is None or shutil.which("make") is None:
+        raise FileNotFoundError("cmake and make are needed to build NESTML models")
+
+    build_dir = Path(build_dir).resolve()
+    with atomic_directory(build_dir) as staging:
+        nest_config = write_nest_config(staging / "nest-config")
+        inputs = _copy_models(files, staging / "models")
+        log.info("building NEST module %s from %d NESTML file(s)", module_name, len(files))
+        returncode, seconds = _run_nestml(
+            inputs, staging, module_name=module_name, nest_path=nest_config.parent.parent
+        )
+        library = staging / f"{module_name}.so"
+        _check_library(library, returncode, module_name=module_name)
+        log.info("built %s in %.1f s", library.name, seconds)
+        info = _build_info(files, module_name, seconds, nest_config)
+        (staging / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n")
+    return build_dir / f"{module_name}.so"
+
+
+def _model_paths(model_files: Sequence[str | os.PathLike]) -> list[Path]:
+    """Absolute paths of the model files, checked before anything is built.
+
+    Parameters
+    ----------
+    model_files : sequence of path-like
+        ``.nestml`` files.
+
+    Returns
+    -------
+    list of Path
+        The resolved paths, in the given order.
+
+    Raises
+    ------
+    ValueError
+        If the sequence is empty or a file does not end in ``.nestml``.
+    FileNotFoundError
+        If a file does not exist.
+    """
     files = [Path(f).resolve() for f in model_files]
     if not files:
         raise ValueError("no NESTML model files given")
@@ -224,57 +268,106 @@ def build_nest_module(
             raise ValueError(f"not a .nestml file: {path}")
         if not path.is_file():
             raise FileNotFoundError(f"NESTML model file not found: {path}")
+    return files
+
+
+def _check_module_name(module_name: str) -> None:
+    """Check the module name before anything is generated or compiled.
+
+    NESTML requires the ``module`` suffix, and the name becomes a C++ and a
+    file name, hence an identifier.
+
+    Raises
+    ------
+    ValueError
+        If ``module_name`` is not an identifier ending in ``module``.
+    """
     if not module_name.endswith("module") or not module_name.isidentifier():
         raise ValueError(
             f"module_name must be an identifier ending in 'module', got {module_name!r}"
         )
-    if shutil.which("cmake") is None or shutil.which("make") is None:
-        raise FileNotFoundError("cmake and make are needed to build NESTML models")
 
-    build_dir = Path(build_dir).resolve()
-    with atomic_directory(build_dir) as staging:
-        nest_config = write_nest_config(staging / "nest-config")
-        # NESTML reads the models from a folder or file list; copies keep the
-        # exact text that was compiled next to the library.
-        models_dir = staging / "models"
-        models_dir.mkdir()
-        for path in files:
-            shutil.copy2(path, models_dir / path.name)
-        args = {
-            "input_path": [str(models_dir / path.name) for path in files],
-            "target_path": str(staging / "src"),
-            "install_path": str(staging),
-            "module_name": module_name,
-            "nest_path": str(nest_config.parent.parent),
-        }
-        log_path = staging / "build.log"
-        log.info("building NEST module %s from %d NESTML file(s)", module_name, len(files))
-        started = time.perf_counter()
-        with log_path.open("w") as log_file:
-            result = subprocess.run(
-                [sys.executable, "-c", _GENERATE, json.dumps(args)],
-                cwd=staging,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                env=_build_env(),
-                check=False,
-            )
-        seconds = time.perf_counter() - started
-        library = staging / f"{module_name}.so"
-        if result.returncode != 0 or not library.is_file():
-            reason = (
-                f"NESTML exited with code {result.returncode}"
-                if result.returncode != 0
-                else f"NESTML produced no {library.name} (errors in a model?)"
-            )
-            raise RuntimeError(
-                f"building NEST module {module_name} failed: {reason}.\n"
-                f"Build log (end):\n{_tail(log_path)}"
-            )
-        log.info("built %s in %.1f s", library.name, seconds)
-        info = _build_info(files, module_name, seconds, nest_config)
-        (staging / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n")
-    return build_dir / f"{module_name}.so"
+
+def _copy_models(files: Sequence[Path], models_dir: Path) -> list[Path]:
+    """Copy the model files into ``models_dir`` (created) and return the copies.
+
+    NESTML reads the models from a folder or file list; the copies keep the
+    exact text that was compiled next to the library.
+    """
+    models_dir.mkdir()
+    for path in files:
+        shutil.copy2(path, models_dir / path.name)
+    return [models_dir / path.name for path in files]
+
+
+def _run_nestml(
+    inputs: Sequence[Path], staging: Path, *, module_name: str, nest_path: Path
+) -> tuple[int, float]:
+    """Generate and compile the module in a child process, logging to ``build.log``.
+
+    A child process, because ``pynestml`` keeps global state between calls and
+    may call ``sys.exit`` (see the module docstring).
+
+    Parameters
+    ----------
+    inputs : sequence of Path
+        The ``.nestml`` files to compile.
+    staging : Path
+        Build folder: working directory, install folder (the library lands
+        here), generated sources in ``src/`` and the log in ``build.log``.
+    module_name : str
+        Name of the NEST module.
+    nest_path : Path
+        Prefix holding ``bin/nest-config`` (see :func:`write_nest_config`).
+
+    Returns
+    -------
+    tuple
+        Exit code of the child process, and the wall-clock time it took (s).
+    """
+    args = {
+        "input_path": [str(path) for path in inputs],
+        "target_path": str(staging / "src"),
+        "install_path": str(staging),
+        "module_name": module_name,
+        "nest_path": str(nest_path),
+    }
+    started = time.perf_counter()
+    with (staging / _BUILD_LOG).open("w") as log_file:
+        result = subprocess.run(
+            [sys.executable, "-c", _GENERATE, json.dumps(args)],
+            cwd=staging,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=_build_env(),
+            check=False,
+        )
+    return result.returncode, time.perf_counter() - started
+
+
+def _check_library(library: Path, returncode: int, *, module_name: str) -> None:
+    """Raise unless NESTML exited normally and ``library`` exists.
+
+    NESTML returns normally when a model has errors, so the library's
+    existence is the test; the message quotes the end of the build log (in
+    the library's folder).
+
+    Raises
+    ------
+    RuntimeError
+        If the build failed.
+    """
+    if returncode == 0 and library.is_file():
+        return
+    reason = (
+        f"NESTML exited with code {returncode}"
+        if returncode != 0
+        else f"NESTML produced no {library.name} (errors in a model?)"
+    )
+    raise RuntimeError(
+        f"building NEST module {module_name} failed: {reason}.\n"
+        f"Build log (end):\n{_tail(library.parent / _BUILD_LOG)}"
+    )
 
 
 def install_module(nest: Any, module_dir: str | os.PathLike, module_name: str) -> None:
