@@ -22,32 +22,31 @@ from pathlib import Path
 import numpy as np
 
 from lfpflow import io
-from lfpflow.config import load_yaml, resolve_config
-from lfpflow.multicompartment.groundtruth import (
-    groundtruth_kernel_config,
-    mean_rates_Hz,
-    read_spikes_file,
-)
+from lfpflow.config import load_yaml, resolve_config, stage_config
+from lfpflow.multicompartment.groundtruth import groundtruth_kernel_config
 from lfpflow.multicompartment.kernels import compute_kernel
+from lfpflow.signals.analysis import mean_rate_hz
 from lfpflow.signals.comparison import compare_all
 from lfpflow.signals.forward import compute_signals
 from lfpflow.signals.rates import population_rates
+from lfpflow.signals.spikes import read_spikes
 
 
 def main(run_dir: Path, config_file: Path) -> None:
-    config = resolve_config(load_yaml(config_file))
+    config = stage_config(resolve_config(load_yaml(config_file)), "groundtruth")
     gt = config["groundtruth"]
     dt = config["simulation"]["dt_ms"]
-    spikes, attrs = read_spikes_file(run_dir / "spikes.h5")
-    sizes = json.loads(attrs["population_sizes"])
-    measured = mean_rates_Hz(
-        {k: {"times": v} for k, v in spikes.items()},
-        sizes,
-        t_start_ms=gt["transient_ms"],
-        t_stop_ms=gt["tstop_ms"],
-    )
+    spikes = read_spikes(run_dir / "spikes.h5")
+    sizes = spikes.population_sizes
+    measured = {
+        name: mean_rate_hz(
+            times, sizes[name], t_start_ms=gt["transient_ms"], t_stop_ms=gt["tstop_ms"]
+        )
+        for name, times in spikes.times_ms.items()
+    }
     truth = io.read_h5(run_dir / "signals.h5")
-    t_ms, counts = population_rates(spikes, tstop_ms=gt["tstop_ms"], dt_ms=dt)
+    attrs = truth["attrs"]  # network description and measured potentials of the MC run
+    t_ms, counts = population_rates(spikes.times_ms, tstop_ms=gt["tstop_ms"], dt_ms=dt)
     print(f"sizes {sizes}, measured rates {measured}")
     rows = []
     potentials = (

@@ -48,15 +48,15 @@ from pathlib import Path
 import numpy as np
 
 from lfpflow import io
-from lfpflow.config import load_yaml, resolve_config
+from lfpflow.config import load_yaml, resolve_config, stage_config
 from lfpflow.multicompartment.groundtruth import (
     groundtruth_kernel_config,
     head_signals,
-    mean_rates_Hz,
     segment_probabilities,
     simulate_groundtruth,
 )
 from lfpflow.multicompartment.kernels import compute_kernel
+from lfpflow.signals.analysis import mean_rate_hz
 from lfpflow.signals.comparison import compare_all
 from lfpflow.signals.forward import compute_signals
 from lfpflow.signals.rates import population_rates
@@ -78,6 +78,9 @@ _MEAN_V_UNITS = {
     "section": "1",
 }
 _SYNAPSE_UNITS = {"i_nA": "nA", "g_uS": "uS", "n_objects": "1"}
+#: Layout of the cached MC runs; 2: spike senders are indices within the population
+#: (earlier caches hold gids and are simulated again).
+_CACHE_VERSION = 2
 
 
 def _write_run(path: Path, config, keep: dict) -> None:
@@ -89,7 +92,9 @@ def _write_run(path: Path, config, keep: dict) -> None:
         "spikes": {
             name: {
                 "times": io.Dataset(train["times"], "ms"),
-                "senders": io.Dataset(train["senders"], "1"),
+                "senders": io.Dataset(
+                    train["senders"], "1", description="neuron index within the population"
+                ),
             }
             for name, train in keep["spikes"].items()
         },
@@ -110,7 +115,11 @@ def _write_run(path: Path, config, keep: dict) -> None:
         },
     }
     attrs = io.provenance(
-        config, network=keep["network"], timings_s=keep["timings_s"], wall_s=keep["wall_s"]
+        config,
+        network=keep["network"],
+        timings_s=keep["timings_s"],
+        wall_s=keep["wall_s"],
+        cache_version=_CACHE_VERSION,
     )
     io.write_h5(path, content, attrs=attrs)
 
@@ -147,7 +156,7 @@ def run_mc(config, out: Path, label: str, **kwargs) -> dict:
     rerun of the script reuses finished MC runs.
     """
     path = out / f"{label}.h5"
-    if path.exists():
+    if path.exists() and io.read_h5(path)["attrs"].get("cache_version") == _CACHE_VERSION:
         return _read_run(path)
     started = time.perf_counter()
     result = simulate_groundtruth(
@@ -319,17 +328,23 @@ def main() -> None:
     args = parser.parse_args()
     out = args.outdir
     out.mkdir(parents=True, exist_ok=True)
-    config = resolve_config(load_yaml(args.config))
-    config["groundtruth"]["scale"] = args.scale
-    config["groundtruth"]["tstop_ms"] = args.tstop
+    overlay = load_yaml(args.config)
+    overlay["groundtruth"] = dict(
+        overlay.get("groundtruth") or {}, scale=args.scale, tstop_ms=args.tstop
+    )
+    # validated like a workflow run; the stage view is what the ground-truth rules get
+    config = stage_config(resolve_config(overlay), "groundtruth")
     gt = config["groundtruth"]
     kcfg_full = config["kernels"]
 
     active = run_mc(config, out, "active")
     sizes = active["network"]["sizes"]
-    rates = mean_rates_Hz(
-        active["spikes"], sizes, t_start_ms=gt["transient_ms"], t_stop_ms=gt["tstop_ms"]
-    )
+    rates = {
+        name: mean_rate_hz(
+            train["times"], sizes[name], t_start_ms=gt["transient_ms"], t_stop_ms=gt["tstop_ms"]
+        )
+        for name, train in active["spikes"].items()
+    }
     print(f"scale {args.scale}, {args.tstop} ms, sizes {sizes}, rates (Hz) {rates}")
     print(f"active MC: wall {active['wall_s']:.0f} s")
     scaled = groundtruth_kernel_config(kcfg_full, args.scale)

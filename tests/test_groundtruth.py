@@ -1,4 +1,4 @@
-"""lfpflow.multicompartment.groundtruth: the downscaled MC network (real NEURON/LFPy) and its workflow rule.
+"""lfpflow.multicompartment.groundtruth: the downscaled MC network (NEURON/LFPy) and its rules.
 
 NEURON runs in a subprocess (this file run as a script, see ``__main__``), so
 the pytest process loads no simulator and each worker has a fresh NEURON.
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from lfpflow.config import ConfigError, load_yaml, resolve_config
+from lfpflow.config import ConfigError, kernel_description, load_yaml, resolve_config, stage_config
 from lfpflow.multicompartment import cells, groundtruth, kernels
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,10 +29,11 @@ TINY_GROUNDTRUTH = {"scale": 0.1, "tstop_ms": 100.0, "transient_ms": 20.0, "n_th
 
 
 def _tiny_config(seed: int = 12345, **groundtruth_overrides) -> dict:
+    """What the ground-truth rules get: ``stage_config(..., "groundtruth")`` of tiny.yaml."""
     config = load_yaml(REPO / "config" / "tiny.yaml")
     config["seed"] = seed
     config["groundtruth"] = dict(TINY_GROUNDTRUTH, **groundtruth_overrides)
-    return resolve_config(config)
+    return stage_config(resolve_config(config), "groundtruth")
 
 
 @pytest.fixture(scope="module")
@@ -67,19 +68,28 @@ def _in_subprocess(
 
 
 def test_scaled_network_keeps_in_degrees(tiny_config: dict) -> None:
-    scaled = groundtruth.scaled_network(tiny_config["kernels"], 0.25)
+    kcfg = kernel_description(tiny_config)
+    scaled = groundtruth.scaled_network(kcfg, 0.25)
     assert scaled["sizes"] == {"E": 100, "I": 25}
     for key, p in scaled["connection_probability"].items():
         pre = key.split(":")[1]
-        full = tiny_config["kernels"]["populations"][pre]["size"]
-        assert p * scaled["sizes"][pre] == pytest.approx(
-            tiny_config["kernels"]["connection_probability"][key] * full
-        )
+        full = kcfg["populations"][pre]["size"]
+        assert p * scaled["sizes"][pre] == pytest.approx(kcfg["connection_probability"][key] * full)
 
 
-def test_too_small_scale_is_a_config_error_naming_the_key(tiny_config: dict) -> None:
+def test_scaled_network_reports_probabilities_above_one_without_raising(tiny_config: dict) -> None:
+    # stage code does not validate: the configuration checks read these numbers
+    scaled = groundtruth.scaled_network(kernel_description(tiny_config), 0.01)
+    assert max(scaled["connection_probability"].values()) > 1
+
+
+def test_too_small_scale_is_a_config_error_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"groundtruth\.scale"):
+        resolve_config({"groundtruth": {"scale": 0.01}})
+    config = load_yaml(REPO / "config" / "tiny.yaml")
+    config["groundtruth"] = {"scale": 0.01}
     with pytest.raises(ConfigError, match=r"groundtruth\.scale.*use scale >= 0\.05"):
-        groundtruth.scaled_network(tiny_config["kernels"], 0.01)
+        resolve_config(config)
 
 
 @pytest.mark.parametrize(
@@ -92,14 +102,10 @@ def test_too_small_scale_is_a_config_error_naming_the_key(tiny_config: dict) -> 
     ],
 )
 def test_inconsistent_groundtruth_config_names_the_key(change: dict, key: str) -> None:
-    config = _tiny_config()
-    config["groundtruth"].update(copy.deepcopy(change))
-    if "filter" in change:
-        config["groundtruth"]["filter"] = dict(
-            _tiny_config()["groundtruth"]["filter"], **change["filter"]
-        )
+    config = load_yaml(REPO / "config" / "tiny.yaml")
+    config["groundtruth"] = dict(TINY_GROUNDTRUTH, **copy.deepcopy(change))
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
-        groundtruth.check_groundtruth_config(config)
+        resolve_config(config)
 
 
 @pytest.mark.parametrize(
@@ -127,14 +133,13 @@ def test_groundtruth_section_gets_defaults(tiny_config: dict) -> None:
 
 
 def test_groundtruth_kernel_config_scales_sizes_and_sets_rates(tiny_config: dict) -> None:
-    scaled = groundtruth.groundtruth_kernel_config(
-        tiny_config["kernels"], 0.5, {"E": 3.0, "I": 7.0}, g_eff=False
-    )
+    kcfg = kernel_description(tiny_config)
+    scaled = groundtruth.groundtruth_kernel_config(kcfg, 0.5, {"E": 3.0, "I": 7.0}, g_eff=False)
     assert scaled["populations"]["E"]["size"] == 200
     assert scaled["connection_probability"]["E:E"] == pytest.approx(0.1)
     assert scaled["presynaptic_rates_Hz"] == {"E": 3.0, "I": 7.0}
     assert scaled["g_eff"] is False
-    assert tiny_config["kernels"]["populations"]["E"]["size"] == 400  # not modified
+    assert kcfg["populations"]["E"]["size"] == 400  # not modified
 
 
 def test_segment_probabilities_follow_area_and_depth_density() -> None:
@@ -149,7 +154,7 @@ def test_segment_probabilities_follow_area_and_depth_density() -> None:
 
 
 def test_synapse_weighted_potential_weights_like_the_kernel(tiny_config: dict) -> None:
-    kcfg = copy.deepcopy(tiny_config["kernels"])
+    kcfg = kernel_description(tiny_config)
     kcfg["population_geometry"]["soma_z_sd_um"] = 75.0
     kcfg["synapse_positions"]["E:I"] = {
         "sections": ["apic"],
@@ -175,14 +180,16 @@ def test_synapse_weighted_potential_weights_like_the_kernel(tiny_config: dict) -
 
 
 def test_groundtruth_kernel_config_sets_the_linearisation_potential(tiny_config: dict) -> None:
-    scaled = groundtruth.groundtruth_kernel_config(tiny_config["kernels"], 0.5, vrest_mV=-68.25)
+    kcfg = kernel_description(tiny_config)
+    scaled = groundtruth.groundtruth_kernel_config(kcfg, 0.5, vrest_mV=-68.25)
     assert scaled["cell"]["Vrest_mV"] == -68.25
-    assert tiny_config["kernels"]["cell"]["Vrest_mV"] == -65.0
+    assert kcfg["cell"]["Vrest_mV"] == -65.0
 
 
 def test_importing_groundtruth_loads_no_simulator() -> None:
     code = (
-        "import sys, lfpflow.multicompartment.groundtruth, lfpflow.signals.comparison, lfpflow.figures.groundtruth; "
+        "import sys, lfpflow.multicompartment.groundtruth, lfpflow.signals.comparison, "
+        "lfpflow.figures.groundtruth; "
         "print(any(m in sys.modules for m in ('neuron', 'LFPy', 'nest')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

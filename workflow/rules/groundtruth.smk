@@ -43,6 +43,7 @@ rule groundtruth_kernel:
         mechanisms="build/mechanisms",
         morphologies=GROUNDTRUTH_MORPHOLOGIES,
         spikes=f"{GROUNDTRUTH}/spikes.h5",
+        truth=f"{GROUNDTRUTH}/signals.h5",  # measured linearisation potentials
     output:
         f"{GROUNDTRUTH}/kernels/{{post}}_{{pre}}.h5",
     params:
@@ -60,6 +61,7 @@ rule groundtruth_kernel:
 rule groundtruth_predict:
     input:
         spikes=f"{GROUNDTRUTH}/spikes.h5",
+        truth=f"{GROUNDTRUTH}/signals.h5",  # network description, potentials
         kernels=GROUNDTRUTH_KERNELS,
     output:
         f"{GROUNDTRUTH}/predicted.h5",

@@ -10,12 +10,10 @@ import numpy as np
 
 from lfpflow import io
 from lfpflow.logs import log_to
-from lfpflow.multicompartment.groundtruth import check_groundtruth_config
 from lfpflow.signals.comparison import compare_all, meets_targets
 
 log = log_to(snakemake.log[0], "groundtruth_compare")
-config = snakemake.params.config
-check_groundtruth_config(config)
+config = snakemake.params.config  # validated by lfpflow.config.resolve_config
 gt = config["groundtruth"]
 truth = io.read_h5(snakemake.input.truth)
 predicted = io.read_h5(snakemake.input.predicted)

@@ -1,25 +1,26 @@
 """Rule groundtruth_simulate: the downscaled MC network (NEURON/LFPy).
 
-Writes groundtruth/spikes.h5 and groundtruth/signals.h5 (LFP, CDM, EEG, MEG of
-the MC network, per postsynaptic population under contributions/<post>).
+Writes groundtruth/spikes.h5 (lfpflow.signals.spikes layout: senders are indices
+within the population) and groundtruth/signals.h5 (LFP, CDM, EEG, MEG of the MC
+network, per postsynaptic population under contributions/<post>; the network
+description, timings and mean potentials as root attributes).
 """
 
 from pathlib import Path
 
 from lfpflow.logs import log_to
 from lfpflow.multicompartment.groundtruth import (
-    check_groundtruth_config,
     head_signals,
     linearisation_potentials,
     network_attrs,
+    network_spikes,
     simulate_groundtruth,
-    write_signals_file,
-    write_spikes_file,
 )
+from lfpflow.signals.forward import write_signals
+from lfpflow.signals.spikes import write_spikes
 
 log = log_to(snakemake.log[0], "groundtruth_simulate")
-config = snakemake.params.config
-check_groundtruth_config(config)
+config = snakemake.params.config  # validated by lfpflow.config.resolve_config
 result = simulate_groundtruth(
     config,
     mechanisms_dir=Path(snakemake.input.mechanisms),
@@ -53,7 +54,7 @@ log.info(
     result["timings_s"]["simulate"] * net["n_threads"] / cells / (net["tstop_ms"] / 1000),
     net["n_threads"],
 )
-write_spikes_file(snakemake.output.spikes, result["spikes"], config=config, attrs=attrs)
+write_spikes(snakemake.output.spikes, network_spikes(result), config=config)
 signals = {"t_ms": result["t_ms"], "LFP": result["LFP"], "CDM": result["CDM"]}
 signals.update(head_signals(result["CDM"], config["forward"]))
 signals["contributions"] = {}
@@ -63,9 +64,7 @@ for name, part in result["contributions"].items():
         **part,
         **{k: v for k, v in head.items() if k in ("EEG", "MEG")},
     }
-write_signals_file(
-    snakemake.output.signals, signals, config=config, z_um=result["z_um"], attrs=attrs
-)
+write_signals(snakemake.output.signals, signals, config=config, z_um=result["z_um"], attrs=attrs)
 for name, data in result["spikes"].items():
     log.info("population %s: %d spikes", name, data["times"].size)
 log.info(

@@ -317,3 +317,62 @@ def sweep_figure(rows: Sequence[Mapping[str, Any]], parameters: Sequence[str]) -
         axes.flat[0].legend(fontsize=7, frameon=False)
     figure.tight_layout()
     return figure
+
+
+def run_figures(
+    spikes: Any,
+    t_ms: np.ndarray,
+    counts: Mapping[str, np.ndarray],
+    signals: Mapping[str, Any],
+    kernels: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
+    config: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The figures of one run, by name, as functions that draw them on demand.
+
+    Parameters
+    ----------
+    spikes : lfpflow.signals.spikes.NetworkSpikes
+        The network's spikes.
+    t_ms : ndarray
+        Times of the rate bins (ms).
+    counts : Mapping
+        Population -> spike count per bin.
+    signals : Mapping
+        Content of ``signals.h5`` (:func:`lfpflow.io.read_h5`).
+    kernels : Mapping
+        ``(post, pre)`` -> kernel (:func:`lfpflow.multicompartment.kernels.load_kernels`).
+    config : Mapping
+        The ``analysis`` stage configuration (``simulation``, ``forward``, ``analysis``).
+
+    Returns
+    -------
+    dict
+        Figure name (the PNG's stem: ``raster_rates``, ``kernels``, ``laminar_lfp``,
+        ``csd``, ``cdm``, ``eeg``, ``meg``, ``spectra``) -> callable returning the Figure.
+    """
+    window = config["analysis"]["raster_window_ms"]
+    sim, head, meg = config["simulation"], config["forward"]["head_model"], config["forward"]["meg"]
+    t, units = signals["t_ms"], signals["units"]
+    return {
+        "raster_rates": lambda: raster_and_rates(spikes, t_ms, counts, window_ms=window),
+        "kernels": lambda: kernels_figure(kernels),
+        "laminar_lfp": lambda: laminar_lfp(t, signals["LFP"], signals["z_um"], window_ms=window),
+        "csd": lambda: csd_figure(
+            t, signals["CSD"], signals["z_um"], units["CSD"], window_ms=window
+        ),
+        "cdm": lambda: cdm_figure(t, signals["CDM"], window_ms=window),
+        "eeg": lambda: eeg_figure(
+            t, signals["EEG"], head["electrode_polar_angles_deg"], window_ms=window
+        ),
+        "meg": lambda: meg_figure(
+            t, signals["MEG"], meg["sensor_polar_angles_deg"], window_ms=window
+        ),
+        "spectra": lambda: spectra_figure(
+            signals,
+            units,
+            dt_ms=sim["dt_ms"],
+            t_start_ms=sim["transient_ms"],
+            nperseg=config["analysis"]["psd_nperseg"],
+            fmax_Hz=config["analysis"]["psd_fmax_Hz"],
+        ),
+    }

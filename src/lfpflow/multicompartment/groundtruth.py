@@ -1,11 +1,11 @@
 """Ground truth: a downscaled multicompartment (MC) network simulated with NEURON/LFPy.
 
-The kernel route (:mod:`lfpflow.multicompartment.kernels`, :mod:`lfpflow.signals.forward`) approximates
-the extracellular signals of a network of multicompartment cells by
-convolving population spike counts with linearised, population-averaged
-kernels (Hagen et al. 2022, PLOS Comput Biol 18:e1010353). This module
-simulates that network itself, from the same ``kernels:`` description, so the
-approximation can be checked:
+The kernel route (:mod:`lfpflow.multicompartment.kernels`,
+:mod:`lfpflow.signals.forward`) approximates the extracellular signals of a
+network of multicompartment cells by convolving population spike counts with
+linearised, population-averaged kernels (Hagen et al. 2022, PLOS Comput Biol
+18:e1010353). This module simulates that network itself, from the same
+``kernels:`` description, so the approximation can be checked:
 
 * cells: the ball-and-sticks morphologies of ``kernels.populations`` in an
   ``LFPy.Network`` (``LFPy.NetworkCell``), passive membrane everywhere
@@ -45,33 +45,29 @@ NEURON runs with ``groundtruth.n_threads`` threads (``ParallelContext.nthread``)
 Units: time ms, lengths um, conductances uS, currents nA, potentials mV,
 LFP mV, CDM nA*um, EEG uV, MEG fT.
 
-This module and :mod:`lfpflow.multicompartment.kernels` are the only ones importing NEURON and
+This module, :mod:`lfpflow.multicompartment.cells` and
+:mod:`lfpflow.multicompartment.kernels` are the only ones importing NEURON and
 LFPy, inside functions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lfpflow import io
-from lfpflow.config import ConfigError
+from lfpflow.signals.spikes import NetworkSpikes
 
 log = logging.getLogger(__name__)
-
-#: Configuration the ground-truth outputs depend on (Snakemake params).
-GROUNDTRUTH_SCOPE = ("seed", "simulation.dt_ms", "kernels", "groundtruth", "forward")
-
-#: Units of the signals written by :func:`write_signals_file`.
-SIGNAL_UNITS = {"LFP": "mV", "CDM": "nA*um", "EEG": "uV", "MEG": "fT"}
 
 #: Stream tag mixed into the master seed (ground-truth draws differ from NEST's).
 _SEED_TAG = 6
@@ -88,12 +84,15 @@ def scaled_network(kernel_config: Mapping[str, Any], scale: float) -> dict[str, 
     Sizes are ``max(1, round(N_X * scale))``; each connection probability is
     raised to ``p_YX * N_X / N_X'`` so that the expected number of
     presynaptic partners of a cell (its in-degree ``p_YX N_X``) is that of
-    the full network.
+    the full network. Probabilities above 1 are returned as they are:
+    :func:`lfpflow.config.checks.check_groundtruth` reports them (with the
+    smallest usable scale) when the configuration is resolved.
 
     Parameters
     ----------
     kernel_config : Mapping
-        Resolved ``kernels:`` section.
+        The kernel description (:func:`lfpflow.config.kernel_description`),
+        with ``populations[X].size`` and ``connection_probability``.
     scale : float
         Fraction of the full network (0 < scale <= 1).
 
@@ -103,83 +102,16 @@ def scaled_network(kernel_config: Mapping[str, Any], scale: float) -> dict[str, 
         ``sizes`` (population -> int), ``connection_probability``
         (``"post:pre"`` -> float), ``in_degree`` (``"post:pre"`` -> expected
         number of presynaptic cells, float).
-
-    Raises
-    ------
-    ConfigError
-        If a scaled probability exceeds 1 (message names ``groundtruth.scale``
-        and the smallest allowed scale).
     """
-    if not 0 < scale <= 1:
-        raise ConfigError(f"config key 'groundtruth.scale': {scale} must be in (0, 1]")
     full = {name: int(pop["size"]) for name, pop in kernel_config["populations"].items()}
     sizes = {name: max(1, int(round(n * scale))) for name, n in full.items()}
     probabilities: dict[str, float] = {}
     in_degree: dict[str, float] = {}
-    problems = []
     for key, p in kernel_config["connection_probability"].items():
         pre = key.split(":")[1]
-        p_scaled = float(p) * full[pre] / sizes[pre]
+        probabilities[key] = float(p) * full[pre] / sizes[pre]
         in_degree[key] = float(p) * full[pre]
-        if p_scaled > 1:
-            smallest = math.ceil(float(p) * full[pre]) / full[pre]
-            problems.append(
-                f"config key 'groundtruth.scale': {scale} makes the connection probability of "
-                f"pathway {key} {p_scaled:.3g} > 1 (in-degree {in_degree[key]:.1f} from "
-                f"{sizes[pre]} cells); use scale >= {smallest:.4g}"
-            )
-        probabilities[key] = p_scaled
-    if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     return {"sizes": sizes, "connection_probability": probabilities, "in_degree": in_degree}
-
-
-def check_groundtruth_config(config: Mapping[str, Any]) -> None:
-    """Consistency checks of ``groundtruth`` a schema cannot express.
-
-    Called at the start of every ground-truth rule, before any simulator is
-    loaded.
-
-    Parameters
-    ----------
-    config : Mapping
-        Resolved configuration (or its ground-truth scope, see
-        :data:`GROUNDTRUTH_SCOPE`).
-
-    Raises
-    ------
-    ConfigError
-        Naming every offending key.
-    """
-    gt = config["groundtruth"]
-    dt = float(config["simulation"]["dt_ms"])
-    problems = []
-    if not gt["transient_ms"] < gt["tstop_ms"]:
-        problems.append(
-            f"config key 'groundtruth.transient_ms': {gt['transient_ms']} must be smaller than "
-            f"groundtruth.tstop_ms ({gt['tstop_ms']})"
-        )
-    steps = gt["tstop_ms"] / dt
-    if abs(steps - round(steps)) > 1e-9:
-        problems.append(
-            f"config key 'groundtruth.tstop_ms': {gt['tstop_ms']} must be a whole number of "
-            f"simulation.dt_ms ({dt})"
-        )
-    nyquist = 500.0 / dt
-    if not gt["filter"]["cutoff_Hz"] < nyquist:
-        problems.append(
-            f"config key 'groundtruth.filter.cutoff_Hz': {gt['filter']['cutoff_Hz']} must be "
-            f"below the Nyquist frequency {nyquist} Hz of simulation.dt_ms"
-        )
-    min_delay = min(float(d["min_ms"]) for d in config["kernels"]["delays"].values())
-    if min_delay < dt:
-        problems.append(
-            f"config key 'kernels.delays': the ground truth needs every min_ms >= "
-            f"simulation.dt_ms ({dt}), got {min_delay}"
-        )
-    if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
-    scaled_network(config["kernels"], float(gt["scale"]))
 
 
 def groundtruth_kernel_config(
@@ -360,47 +292,745 @@ def poisson_times(
 # --------------------------------------------------------------------------
 
 
-def _load_neuron(mechanisms_dir: Path) -> Any:
+@dataclass(frozen=True)
+class Recording:
+    """What :func:`simulate_groundtruth` records besides spikes, LFP and CDM.
+
+    Attributes
+    ----------
+    imem_cells : int
+        Membrane currents (nA, segments x time) of the first this many cells
+        (for tests; memory grows with it).
+    somav_cells : int
+        Somatic potential (mV, cells x time) of the first this many cells of
+        each population.
+    mean_v : bool
+        Membrane potential (mV) per segment averaged over time after
+        ``groundtruth.transient_ms`` and over the cells of each population.
+    synapse_cells : int
+        Summed current (nA) and conductance (uS) of the recurrent synapse
+        objects on the first this many cells of each population, per pathway
+        (conductance synapses only).
+    """
+
+    imem_cells: int = 0
+    somav_cells: int = 0
+    mean_v: bool = False
+    synapse_cells: int = 0
+
+
+@dataclass(frozen=True)
+class _RunSettings:
+    """Numbers of one ground-truth run, read once from the configuration."""
+
+    seed: int
+    scale: float
+    dt_ms: float
+    tstop_ms: float
+    n_steps: int
+    #: first step of the time averages (``groundtruth.transient_ms``)
+    first_average_step: int
+    celsius_degC: float
+    v_init_mV: float
+    n_threads: int
+    input_chunk_ms: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> _RunSettings:
+        """Settings of ``stage_config(config, "groundtruth")``."""
+        gt = config["groundtruth"]
+        dt = float(config["simulation"]["dt_ms"])
+        return cls(
+            seed=int(config["seed"]),
+            scale=float(gt["scale"]),
+            dt_ms=dt,
+            tstop_ms=float(gt["tstop_ms"]),
+            n_steps=int(round(float(gt["tstop_ms"]) / dt)),
+            first_average_step=int(round(float(gt["transient_ms"]) / dt)),
+            celsius_degC=float(gt["soma"]["celsius_degC"]),
+            v_init_mV=float(config["kernels"]["cell"]["Vrest_mV"]),
+            n_threads=int(gt["n_threads"]),
+            input_chunk_ms=float(gt["input_chunk_ms"]),
+        )
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    """Store the wall-clock seconds of the ``with`` block as ``timings[key]``."""
+    started = time.perf_counter()
+    yield
+    timings[key] = time.perf_counter() - started
+
+
+@dataclass
+class _Network:
+    """A built MC network and the NEURON objects that must outlive the build steps."""
+
+    h: Any
+    pc: Any
+    lfpy: Any  # the LFPy.Network
+    sizes: dict[str, int]
+    cells: dict[str, list[Any]]
+    first_gid: dict[str, int]
+    #: population -> section name of every segment of its (identical) cells
+    section_names: dict[str, np.ndarray]
+    keep: list[Any] = field(default_factory=list)  # synapses, NetCons (hoc frees unreferenced)
+    #: (NetCon, source gid, delay ms) of every recurrent connection, for replay
+    recurrent: list[tuple[Any, int, float]] = field(default_factory=list)
+    #: pathway -> recurrent synapse objects on the first cells (Recording.synapse_cells)
+    sampled_synapses: dict[str, list[Any]] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {"connections": {}, "synapses": {}, "synapse_objects": {}}
+    )
+    #: (NetCon, summed rate Hz) of every merged external Poisson train
+    external: list[tuple[Any, float]] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        """Populations in creation order (sorted: YAML key order cannot change results)."""
+        return sorted(self.sizes)
+
+
+def _prepare_neuron(mechanisms_dir: Path) -> tuple[Any, Any]:
+    """NEURON's ``h`` and ``ParallelContext`` with our mechanisms, emptied of earlier models."""
     from lfpflow.multicompartment.cells import define_cell_template, load_mechanisms
 
     load_mechanisms(Path(mechanisms_dir))
     define_cell_template()
-    import neuron
+    from neuron import h
 
-    return neuron
+    pc = h.ParallelContext()
+    if int(pc.nhost()) != 1:
+        raise RuntimeError("the ground truth runs in one process (NEURON threads), not under MPI")
+    pc.nthread(1)
+    pc.gid_clear()
+    if any(True for _ in h.allsec()):
+        # a previous network (or cell) in this process would be simulated too
+        log.warning("deleting NEURON sections left in this process")
+        h("forall delete_section()")
+    return h, pc
 
 
-def _cell_arguments(
-    kernel_config: Mapping[str, Any],
-    name: str,
+def _build_network(
+    kcfg: Mapping[str, Any],
+    sizes: Mapping[str, int],
+    run: _RunSettings,
+    mechanisms_dir: Path,
     morphology_dir: Path,
-    dt_ms: float,
-    tstop_ms: float,
-    celsius: float,
-) -> dict[str, Any]:
-    from lfpflow.multicompartment.cells import CELL_TEMPLATE_NAME
+) -> _Network:
+    """Create the populations' cells (``LFPy.NetworkCell``) with placed somata in NEURON."""
+    h, pc = _prepare_neuron(mechanisms_dir)
+    import LFPy
 
-    cell = kernel_config["cell"]
+    from lfpflow.multicompartment.cells import cell_parameters
+
+    geometry = kcfg["population_geometry"]
+    dt_ms, tstop_ms, celsius_degC = run.dt_ms, run.tstop_ms, run.celsius_degC
+    # LFPy draws soma positions and rotations from numpy's global generator
+    np.random.seed(derived_seed(run.seed, 0).generate_state(1)[0])  # noqa: NPY002
+    with tempfile.TemporaryDirectory(prefix="lfpflow_groundtruth_") as scratch:
+        network = LFPy.Network(
+            dt=dt_ms,
+            tstart=0.0,
+            tstop=tstop_ms,
+            v_init=float(kcfg["cell"]["Vrest_mV"]),
+            celsius=celsius_degC,
+            OUTPUTPATH=scratch,
+        )
+        for name in sorted(sizes):
+            cell_args = cell_parameters(kcfg, name, morphology_dir, celsius_degC=celsius_degC)
+            cell_args.update(dt=dt_ms, tstart=0.0, tstop=tstop_ms, delete_sections=False)
+            network.create_population(
+                name=name,
+                POP_SIZE=sizes[name],
+                Cell=LFPy.NetworkCell,
+                cell_args=cell_args,
+                pop_args={
+                    "radius": float(geometry["radius_um"]),
+                    "loc": float(geometry["soma_z_mean_um"]),
+                    "scale": float(geometry["soma_z_sd_um"]),
+                },
+                rotation_args={"x": 0.0, "y": 0.0},
+            )
+    h.celsius = celsius_degC
+    populations = network.populations
+    return _Network(
+        h=h,
+        pc=pc,
+        lfpy=network,
+        sizes=dict(sizes),
+        cells={name: populations[name].cells for name in sorted(sizes)},
+        first_gid={name: populations[name].first_gid for name in sorted(sizes)},
+        section_names={name: _section_names(populations[name].cells[0]) for name in sorted(sizes)},
+    )
+
+
+def _section_names(cell: Any) -> np.ndarray:
+    """Section name (``soma``, ``dend``, ``apic``) of every segment of an LFPy cell."""
+    return np.array(
+        [
+            sec.name().split(".")[-1].split("[")[0]
+            for sec in cell.allseclist
+            for _ in range(sec.nseg)
+        ]
+    )
+
+
+def _set_up_somata(
+    net: _Network, soma_cfg: Mapping[str, Any], *, active: bool, silent: bool
+) -> None:
+    """Insert ``hh`` in the somata (if ``active``) and set the spike detectors.
+
+    ``silent`` (replay) puts the threshold out of reach so that the cells' own
+    spikes never reach the network.
+    """
+    threshold = 1e9 if silent else float(soma_cfg["spike_threshold_mV"])
+    for name in net.names:
+        for cell in net.cells[name]:
+            for sec in cell.somalist if active else ():
+                sec.insert("hh")
+                sec.gnabar_hh = float(soma_cfg["gnabar_S_per_cm2"])
+                sec.gkbar_hh = float(soma_cfg["gkbar_S_per_cm2"])
+                sec.gl_hh = float(soma_cfg["gl_S_per_cm2"])
+                sec.el_hh = float(soma_cfg["el_mV"])
+            for nc in cell._hoc_sd_netconlist:
+                nc.threshold = threshold
+                nc.delay = 1.0  # no target; a 0 delay would break NEURON threads' mindelay
+
+
+def _connect(
+    net: _Network,
+    kcfg: Mapping[str, Any],
+    probabilities: Mapping[str, float],
+    rng: np.random.Generator,
+    *,
+    for_replay: bool,
+    sampled_cells: int,
+) -> None:
+    """Recurrent connections of every pathway, then the external drive, from one ``rng``.
+
+    The order of the draws (pathways post-major in sorted order, then the
+    external synapses) fixes the network of a seed.
+    """
+    for post in net.names:
+        for pre in net.names:
+            _connect_pathway(
+                net,
+                kcfg,
+                post,
+                pre,
+                probabilities[f"{post}:{pre}"],
+                rng,
+                for_replay=for_replay,
+                sampled_cells=sampled_cells,
+            )
+    _connect_external(net, kcfg["external"], rng)
+
+
+def _synapse_weight(kcfg: Mapping[str, Any], key: str, pre: str) -> float:
+    """NetCon weight of pathway ``key``: uS (conductance) or nA (current synapses)."""
+    weight_uS = float(kcfg["weights_uS"][key])
+    if kcfg["synapse_type"] == "conductance":
+        return weight_uS
+    from lfpflow.multicompartment.kernels import current_synapse_weight_nA
+
+    return current_synapse_weight_nA(
+        weight_uS, float(kcfg["cell"]["Vrest_mV"]), float(kcfg["synapses"][pre]["e_rev_mV"])
+    )
+
+
+def _synapse_objects(
+    h: Any, cell: Any, segments: np.ndarray, kinetics: Mapping[str, Any], conductance: bool
+) -> dict[int, Any]:
+    """One synapse object per segment index: the pathway's synapses on a segment share it.
+
+    Exact: ``Exp2Syn``/``CurrExp2Syn`` are linear in their input events, and
+    every connection keeps its own ``NetCon`` with its own weight and delay.
+    """
+    synapses = {}
+    for seg_index in segments:
+        sec, x = _segment(cell, int(seg_index))
+        if conductance:
+            syn = h.Exp2Syn(sec(x))
+            syn.e = float(kinetics["e_rev_mV"])
+        else:
+            syn = h.CurrExp2Syn(sec(x))
+        syn.tau1 = float(kinetics["tau1_ms"])
+        syn.tau2 = float(kinetics["tau2_ms"])
+        synapses[int(seg_index)] = syn
+    return synapses
+
+
+def _connect_pathway(
+    net: _Network,
+    kcfg: Mapping[str, Any],
+    post: str,
+    pre: str,
+    probability: float,
+    rng: np.random.Generator,
+    *,
+    for_replay: bool,
+    sampled_cells: int,
+) -> None:
+    """Draw and create the connections ``pre`` -> ``post`` (no autapses).
+
+    Per postsynaptic cell, in this order from ``rng``: partners (pairwise with
+    ``probability``), synapses per connection (multapse distribution),
+    segments (area times depth density) and delays (ms).
+    """
+    key = f"{post}:{pre}"
+    conductance = kcfg["synapse_type"] == "conductance"
+    weight = _synapse_weight(kcfg, key, pre)
+    values, probs = multapse_probabilities(kcfg["multapses"][key])
+    position = kcfg["synapse_positions"][key]
+    allowed = np.isin(net.section_names[post], list(position["sections"]))
+    n_conn = n_syn = n_obj = 0
+    for j, cell in enumerate(net.cells[post]):
+        partners = np.flatnonzero(rng.random(net.sizes[pre]) < probability)
+        if pre == post:
+            partners = partners[partners != j]
+        if partners.size == 0:
+            continue
+        n_per = rng.choice(values, size=partners.size, p=probs)
+        total = int(n_per.sum())
+        seg_p = segment_probabilities(cell.area, cell.z.mean(axis=-1), allowed, position)
+        segments = rng.choice(cell.totnsegs, size=total, p=seg_p)
+        delays = draw_delays(kcfg["delays"][key], total, rng)
+        sources = np.repeat(partners + net.first_gid[pre], n_per)
+        synapses = _synapse_objects(
+            net.h, cell, np.unique(segments), kcfg["synapses"][pre], conductance
+        )
+        net.keep.extend(synapses.values())
+        for source, seg_index, delay in zip(sources, segments, delays, strict=True):
+            nc = net.pc.gid_connect(int(source), synapses[int(seg_index)])
+            nc.weight[0] = weight
+            nc.delay = float(delay)
+            net.keep.append(nc)
+            if for_replay:
+                net.recurrent.append((nc, int(source), float(delay)))
+        if conductance and j < sampled_cells:
+            net.sampled_synapses.setdefault(key, []).extend(synapses.values())
+        n_conn += partners.size
+        n_syn += total
+        n_obj += len(synapses)
+    net.counts["connections"][key] = n_conn
+    net.counts["synapses"][key] = n_syn
+    net.counts["synapse_objects"][key] = n_obj
+
+
+def _connect_external(net: _Network, external: Mapping[str, Any], rng: np.random.Generator) -> None:
+    """Place ``n_ext`` external synapses per cell uniformly by membrane area.
+
+    The trains of one segment are merged into one ``Exp2Syn`` driven by one
+    ``NetCon`` at the summed rate (the superposition of independent Poisson
+    processes is Poisson); :class:`_PoissonDrive` delivers the events.
+    """
+    for name in net.names:
+        n_ext = int(external["n_ext"].get(name, 0))
+        if n_ext == 0 or float(external["nu_Hz"]) == 0:
+            continue
+        for cell in net.cells[name]:
+            seg_p = segment_probabilities(
+                cell.area, cell.z.mean(axis=-1), np.ones(cell.totnsegs, bool), None
+            )
+            segments = rng.choice(cell.totnsegs, size=n_ext, p=seg_p)
+            for seg_index, count in zip(*np.unique(segments, return_counts=True), strict=True):
+                sec, x = _segment(cell, int(seg_index))
+                syn = net.h.Exp2Syn(sec(x))
+                syn.e = float(external["e_rev_mV"])
+                syn.tau1 = float(external["tau1_ms"])
+                syn.tau2 = float(external["tau2_ms"])
+                nc = net.h.NetCon(None, syn)
+                nc.weight[0] = float(external["weight_uS"])
+                # NetCon.event(t) delivers at t whatever the delay; a delay of 0
+                # would only lower the threads' usable minimum delay
+                nc.delay = 1.0
+                net.keep.extend([syn, nc])
+                net.external.append((nc, float(count) * float(external["nu_Hz"])))
+
+
+class _PoissonDrive:
+    """External Poisson events, drawn and queued (``NetCon.event``) chunk by chunk.
+
+    Drawing ``input_chunk_ms`` at a time keeps NEURON's event queue short
+    without a Python call per event and time step.
+    """
+
+    def __init__(
+        self,
+        groups: list[tuple[Any, float]],
+        rng: np.random.Generator,
+        *,
+        chunk_ms: float,
+        tstop_ms: float,
+    ) -> None:
+        self.netcons = [nc for nc, _ in groups]
+        self.rates_Hz = np.array([rate for _, rate in groups])
+        self.rng = rng
+        self.chunk_ms = chunk_ms
+        self.tstop_ms = tstop_ms
+        self.next_chunk_ms = 0.0
+
+    def deliver(self, t_now_ms: float) -> None:
+        """Queue the events of the next chunk once the simulation has reached its start."""
+        if not self.netcons or t_now_ms < self.next_chunk_ms - 1e-9:
+            return
+        start = self.next_chunk_ms
+        stop = min(start + self.chunk_ms, self.tstop_ms)
+        n_events = self.rng.poisson(self.rates_Hz * (stop - start) / 1000.0)
+        event_times = self.rng.uniform(start, stop, size=int(n_events.sum()))
+        trains = np.split(event_times, np.cumsum(n_events)[:-1])
+        for nc, times in zip(self.netcons, trains, strict=True):
+            for t_event in np.sort(times).tolist():
+                nc.event(t_event)
+        self.next_chunk_ms = stop
+
+
+class _MeanPotential:
+    """Running time average of every segment's potential (mV) after the transient."""
+
+    def __init__(self, net: _Network, seg_ranges: Mapping[str, tuple[int, int]], first_step: int):
+        h = net.h
+        n_total = max(b for _, b in seg_ranges.values())
+        self.ptr = h.PtrVector(n_total)
+        index = 0
+        for name in net.names:
+            for cell in net.cells[name]:
+                for sec in cell.allseclist:
+                    for seg in sec:
+                        self.ptr.pset(index, seg._ref_v)
+                        index += 1
+        self.buffer = h.Vector(n_total)
+        self.first_step = first_step
+        self.sizes = net.sizes
+        self.seg_ranges = seg_ranges
+        self.v_sum = np.zeros(n_total)
+        per_cell = {name: (b - a) // net.sizes[name] for name, (a, b) in seg_ranges.items()}
+        self.pop_sq = {name: np.zeros(n) for name, n in per_cell.items()}
+        self.pop_sum = {name: np.zeros(n) for name, n in per_cell.items()}
+
+    def add(self, step: int) -> None:
+        """Accumulate the potentials of this step (from ``first_step`` on)."""
+        if step < self.first_step:
+            return
+        self.ptr.gather(self.buffer)
+        v_now = self.buffer.as_numpy()
+        self.v_sum += v_now
+        for name, (a, b) in self.seg_ranges.items():
+            per_cell = v_now[a:b].reshape(self.sizes[name], -1).mean(axis=0)
+            self.pop_sum[name] += per_cell
+            self.pop_sq[name] += per_cell**2
+
+    def result(self, net: _Network, n_steps: int) -> dict[str, dict[str, Any]]:
+        """Population -> ``v_mV``, ``v_sd_mV``, ``soma_v_mV`` (mV), ``z_rel_um``, ``area_um2``,
+        ``section`` (see :func:`simulate_groundtruth`)."""
+        n_v = n_steps - self.first_step
+        out = {}
+        for name, (a, b) in self.seg_ranges.items():
+            per_cell = (self.v_sum[a:b] / n_v).reshape(self.sizes[name], -1)
+            cell = net.cells[name][0]
+            mean = self.pop_sum[name] / n_v
+            out[name] = {
+                "v_mV": per_cell.mean(axis=0),
+                "v_sd_mV": np.sqrt(np.maximum(self.pop_sq[name] / n_v - mean**2, 0.0)),
+                "soma_v_mV": per_cell[:, int(cell.get_idx("soma")[0])],
+                "z_rel_um": cell.z.mean(axis=-1) - cell.somapos[2],
+                "area_um2": np.asarray(cell.area, dtype=float),
+                "section": net.section_names[name],
+            }
+        return out
+
+
+class _Probes:
+    """LFP and CDM of every population, read once per time step, and optional recordings.
+
+    All ``i_membrane_`` values are gathered with one ``PtrVector.gather`` and
+    mapped with one matrix product per population: LFPy's own probes read
+    every segment in a Python loop each step, which dominated the cost.
+    """
+
+    def __init__(
+        self,
+        net: _Network,
+        lfp: Mapping[str, Any],
+        recording: Recording,
+        run: _RunSettings,
+    ) -> None:
+        h, n_steps = net.h, run.n_steps
+        self.z_um = np.asarray(lfp["z_um"], dtype=float)
+        self.transforms, segments, self.cell_slices = _probe_transforms(
+            net, self.z_um, float(lfp["sigma_S_per_m"])
+        )
+        self.seg_ranges = {}
+        offset = 0
+        for name in net.names:
+            self.seg_ranges[name] = (offset, offset + self.transforms[name].shape[1])
+            offset += self.transforms[name].shape[1]
+        self.n_total = offset
+        h.CVode().use_fast_imem(1)  # i_membrane_ exists only from here on
+        self.ptr = h.PtrVector(self.n_total)
+        for index, seg in enumerate(segments):
+            self.ptr.pset(index, seg._ref_i_membrane_)
+        self.buffer = h.Vector(self.n_total)
+        self.starts = np.array([a for a, _ in self.cell_slices])
+        self.output = {name: np.zeros((self.z_um.size + 3, n_steps)) for name in net.names}
+        self.imem = [
+            np.zeros((b - a, n_steps)) for a, b in self.cell_slices[: recording.imem_cells]
+        ]
+        self.somav = {
+            name: [
+                h.Vector().record(next(iter(cell.somalist))(0.5)._ref_v, run.dt_ms)
+                for cell in net.cells[name][: recording.somav_cells]
+            ]
+            for name in net.names
+        }
+        self.mean_v = (
+            _MeanPotential(net, self.seg_ranges, run.first_average_step)
+            if recording.mean_v
+            else None
+        )
+        self.synapses = {}  # pathway -> (PtrVector of i, of g), buffer, (2 x time) sums
+        for key, objects in net.sampled_synapses.items():
+            pair = (h.PtrVector(len(objects)), h.PtrVector(len(objects)))
+            for k, syn in enumerate(objects):
+                pair[0].pset(k, syn._ref_i)
+                pair[1].pset(k, syn._ref_g)
+            self.synapses[key] = (pair, h.Vector(len(objects)), np.zeros((2, n_steps)))
+        #: largest |sum of a cell's membrane currents| / sum of their magnitudes so far
+        self.worst = 0.0
+
+    def sample(self, step: int) -> None:
+        """Read the membrane currents (and the optional recordings) of this step."""
+        self.ptr.gather(self.buffer)
+        imem = self.buffer.as_numpy()
+        for name, (a, b) in self.seg_ranges.items():
+            self.output[name][:, step] = self.transforms[name] @ imem[a:b]
+        # current conservation: per cell |sum of currents| / sum of |currents|
+        sums = np.abs(np.add.reduceat(imem, self.starts))
+        magnitudes = np.add.reduceat(np.abs(imem), self.starts)
+        positive = magnitudes > 0
+        if step > 0 and positive.any():
+            # (at t = 0 NEURON's i_membrane_ holds the ionic currents only)
+            self.worst = max(self.worst, float((sums[positive] / magnitudes[positive]).max()))
+        for k, (a, b) in enumerate(self.cell_slices[: len(self.imem)]):
+            self.imem[k][:, step] = imem[a:b]
+        for (ptr_i, ptr_g), syn_buffer, series in self.synapses.values():
+            ptr_i.gather(syn_buffer)
+            series[0, step] = syn_buffer.sum()
+            ptr_g.gather(syn_buffer)
+            series[1, step] = syn_buffer.sum()
+        if self.mean_v is not None:
+            self.mean_v.add(step)
+
+    def release(self) -> None:
+        """Drop the hoc pointers before the sections they point into are deleted."""
+        self.ptr = self.buffer = self.mean_v = None
+        self.somav = {}
+        self.synapses = {}
+
+
+def _probe_transforms(
+    net: _Network, z_um: np.ndarray, sigma_S_per_m: float
+) -> tuple[dict[str, np.ndarray], list[Any], list[tuple[int, int]]]:
+    """Per population: the (contacts + 3) x segments map of ``i_membrane_`` to LFP and CDM.
+
+    Returns the maps (LFP in mV, line sources on the column axis, then CDM
+    in nA*um, for all cells of the population side by side), every segment in
+    the same order and each cell's slice of that order.
+    """
+    from lfpykit import CurrentDipoleMoment, RecExtElectrode
+
+    transforms, segments, cell_slices = {}, [], []
+    for name in net.names:
+        blocks = []
+        for cell in net.cells[name]:
+            electrode = RecExtElectrode(
+                cell,
+                x=np.zeros_like(z_um),
+                y=np.zeros_like(z_um),
+                z=z_um,
+                sigma=sigma_S_per_m,
+                method="linesource",
+            )
+            blocks.append(
+                np.vstack(
+                    [
+                        electrode.get_transformation_matrix(),
+                        CurrentDipoleMoment(cell).get_transformation_matrix(),
+                    ]
+                )
+            )
+            cell_slices.append((len(segments), len(segments) + cell.totnsegs))
+            segments.extend(seg for sec in cell.allseclist for seg in sec)
+        transforms[name] = np.hstack(blocks)
+    return transforms, segments, cell_slices
+
+
+def _replay_events(
+    net: _Network, replay_spikes: Mapping[str, Mapping[str, np.ndarray]], tstop_ms: float
+) -> int:
+    """Queue the recorded spikes on every recurrent connection after its delay.
+
+    ``replay_spikes``: population -> ``times`` (ms), ``senders`` (index within
+    the population). Call after ``finitialize``. Returns the number of events.
+    """
+    by_gid: dict[int, np.ndarray] = {}
+    for name, data in replay_spikes.items():
+        times_all = np.asarray(data["times"], dtype=float)
+        gids_all = np.asarray(data["senders"], dtype=np.int64) + int(net.first_gid[name])
+        order = np.argsort(gids_all, kind="stable")
+        gids, first = np.unique(gids_all[order], return_index=True)
+        for gid, chunk in zip(gids, np.split(times_all[order], first[1:]), strict=True):
+            by_gid[int(gid)] = np.sort(chunk)
+    n_events = 0
+    for nc, source, delay in net.recurrent:
+        for t_event in by_gid.get(source, np.zeros(0)) + delay:
+            if t_event < tstop_ms:
+                nc.event(float(t_event))
+                n_events += 1
+    return n_events
+
+
+def _run(
+    net: _Network,
+    probes: _Probes,
+    run: _RunSettings,
+    replay_spikes: Mapping[str, Mapping[str, np.ndarray]] | None,
+) -> tuple[int, dict[str, float]]:
+    """Initialise and advance NEURON step by step (fixed ``dt_ms``), sampling every step.
+
+    Returns the number of replayed events and the seconds spent on
+    ``simulate_events`` (external drive), ``simulate_advance`` (NEURON) and
+    ``simulate_probes``.
+    """
+    h, pc = net.h, net.pc
+    pc.nthread(run.n_threads)
+    h.CVode().active(0)
+    h.CVode().use_fast_imem(1)
+    pc.set_maxstep(10)
+    h.dt = run.dt_ms
+    h.finitialize(run.v_init_mV)
+    h.fcurrent()
+    n_replayed = 0
+    if replay_spikes is not None:
+        n_replayed = _replay_events(net, replay_spikes, run.tstop_ms)
+    drive = _PoissonDrive(
+        net.external,
+        np.random.default_rng(derived_seed(run.seed, 2)),
+        chunk_ms=run.input_chunk_ms,
+        tstop_ms=run.tstop_ms,
+    )
+    spent = {"simulate_events": 0.0, "simulate_advance": 0.0, "simulate_probes": 0.0}
+    clock = time.perf_counter
+    for step in range(run.n_steps):
+        tick = clock()
+        drive.deliver(step * run.dt_ms)
+        tock = clock()
+        spent["simulate_events"] += tock - tick
+        if step > 0:
+            h.fadvance()
+        tick = clock()
+        spent["simulate_advance"] += tick - tock
+        probes.sample(step)
+        spent["simulate_probes"] += clock() - tick
+    pc.nthread(1)
+    return n_replayed, spent
+
+
+def _collect_spikes(net: _Network, tstop_ms: float) -> dict[str, dict[str, np.ndarray]]:
+    """Population -> ``times`` (ms) and ``senders`` (index within the population).
+
+    Sorted by time, then neuron (the order of :class:`lfpflow.signals.spikes.NetworkSpikes`).
+    """
+    spikes = {}
+    for name in net.names:
+        population = net.lfpy.populations[name]
+        times, senders = [], []
+        for gid, vec in zip(population.gids, population._hoc_spike_vectors, strict=True):
+            values = np.array(vec)
+            values = values[values < tstop_ms]
+            times.append(values)
+            senders.append(np.full(values.size, gid - net.first_gid[name], dtype=np.int64))
+        times_all = np.concatenate(times) if times else np.zeros(0)
+        senders_all = np.concatenate(senders) if senders else np.zeros(0, np.int64)
+        order = np.lexsort((senders_all, times_all))
+        spikes[name] = {"times": times_all[order], "senders": senders_all[order]}
+    return spikes
+
+
+def _network_summary(
+    net: _Network, scaled: Mapping[str, Any], probes: _Probes, run: _RunSettings, **more: Any
+) -> dict[str, Any]:
+    """The ``network`` entry of :func:`simulate_groundtruth`'s result (``more`` appended)."""
     return {
-        "morphology": str(Path(morphology_dir) / kernel_config["populations"][name]["morphology"]),
-        "templatefile": None,
-        "templatename": CELL_TEMPLATE_NAME,
-        "templateargs": None,
-        "v_init": float(cell["Vrest_mV"]),
-        "Ra": float(cell["Ra_ohm_cm"]),
-        "cm": float(cell["cm_uF_per_cm2"]),
-        "passive": True,
-        "passive_parameters": {
-            "g_pas": float(cell["g_pas_S_per_cm2"]),
-            "e_pas": float(cell["Vrest_mV"]),
+        "scale": run.scale,
+        "sizes": net.sizes,
+        "first_gid": net.first_gid,
+        "connection_probability": scaled["connection_probability"],
+        "in_degree": scaled["in_degree"],
+        "n_connections": net.counts["connections"],
+        "n_synapses": net.counts["synapses"],
+        "n_synapse_objects": net.counts["synapse_objects"],
+        "n_external_trains": len(net.external),
+        "n_segments": probes.n_total,
+        "n_threads": run.n_threads,
+        "mpi_ranks": int(net.pc.nhost()),
+        "soma_positions_um": {
+            name: np.array([[c.somapos[0], c.somapos[1], c.somapos[2]] for c in net.cells[name]])
+            for name in net.names
         },
-        "celsius": celsius,
-        "nsegs_method": "lambda100",
-        "dt": dt_ms,
-        "tstart": 0.0,
-        "tstop": tstop_ms,
-        "delete_sections": False,
+        "tstop_ms": run.tstop_ms,
+        "dt_ms": run.dt_ms,
+        "celsius_degC": run.celsius_degC,
+        **more,
     }
+
+
+def _signals_and_recordings(
+    net: _Network, probes: _Probes, recording: Recording, n_steps: int
+) -> dict[str, Any]:
+    """LFP, CDM, their per-population contributions and the optional recordings."""
+    n_lfp = probes.z_um.size
+    contributions = {
+        name: {"LFP": out[:n_lfp], "CDM": out[n_lfp:]} for name, out in probes.output.items()
+    }
+    result = {
+        "LFP": sum(part["LFP"] for part in contributions.values()),
+        "CDM": sum(part["CDM"] for part in contributions.values()),
+        "contributions": contributions,
+        "z_um": probes.z_um,
+    }
+    if recording.imem_cells:
+        result["imem"] = probes.imem
+    if probes.synapses:
+        result["synapse_currents"] = {
+            key: {"i_nA": series[0], "g_uS": series[1], "n_objects": len(net.sampled_synapses[key])}
+            for key, (_, _, series) in probes.synapses.items()
+        }
+    if probes.mean_v is not None:
+        result["mean_v"] = probes.mean_v.result(net, n_steps)
+    if recording.somav_cells:
+        result["somav"] = {
+            name: np.array([np.array(v)[:n_steps] for v in vectors])
+            for name, vectors in probes.somav.items()
+        }
+    return result
+
+
+def _release(net: _Network, probes: _Probes) -> None:
+    """Free the network's NEURON objects so that a next model in this process starts empty."""
+    probes.release()
+    net.keep.clear()
+    net.external.clear()
+    net.recurrent.clear()
+    net.sampled_synapses.clear()
+    net.pc.gid_clear()
+    for cells in net.cells.values():
+        for cell in cells:
+            cell.strip_hoc_objects()
+    net.cells.clear()
+    net.lfpy = None
+    net.h("forall delete_section()")
 
 
 def simulate_groundtruth(
@@ -420,497 +1050,87 @@ def simulate_groundtruth(
     Parameters
     ----------
     config : Mapping
-        Resolved configuration (at least :data:`GROUNDTRUTH_SCOPE`).
-    mechanisms_dir : Path
-        Compiled NMODL mechanisms (``build/mechanisms``).
-    morphology_dir : Path
-        Folder with the morphology files of ``kernels.populations``.
-    record_imem_cells : int
-        Also return the membrane currents (nA, segments x time) of the first
-        this many cells (for tests; memory grows with it).
-    record_somav_cells : int
-        Also return the somatic potential (mV, cells x time) of the first
-        this many cells of each population (``somav``).
-    record_mean_v : bool
-        Also return the membrane potential averaged over time (after
-        ``groundtruth.transient_ms``) and over the cells of each population,
-        per segment (``mean_v``; diagnostics of the linearisation point).
+        The validated ``stage_config(config, "groundtruth")``.
+    mechanisms_dir, morphology_dir : Path
+        Compiled NMODL mechanisms; folder of the ``kernels.populations`` morphologies.
+    record_imem_cells, record_somav_cells, record_mean_v, record_synapse_cells
+        Optional recordings, see :class:`Recording`.
     active_soma : bool
-        Insert ``hh`` in the somata (False: every membrane passive; the cells
-        then emit no spikes of their own).
+        Insert ``hh`` in the somata (False: every membrane passive, no own spikes).
     replay_spikes : Mapping, optional
-        Population -> ``times`` (ms), ``senders`` (gid), e.g. the spikes of an
-        earlier run of the same configuration and seed (same cells,
-        connectivity and delays). The cells' own spikes are then not
-        propagated (threshold out of reach); instead every recurrent
-        connection delivers the recorded spikes of its presynaptic gid after
-        its delay. With ``active_soma=False`` this is a linear-membrane ground
-        truth with the spikes of the active network.
-    record_synapse_cells : int
-        Also return, per pathway, the summed current ``i_nA`` (nA, NEURON's
-        sign: outward positive) and conductance ``g_uS`` (uS) over time of
-        all recurrent synapse objects on the first this many cells of each
-        population (``synapse_currents``; conductance synapses only).
+        Population -> ``times`` (ms), ``senders`` (index within the population),
+        e.g. the ``spikes`` of an earlier run with the same configuration and
+        seed. The cells' own spikes then reach no synapse; every recurrent
+        connection delivers the recorded spikes of its presynaptic cell after
+        its delay (with ``active_soma=False``: a linear ground truth).
 
     Returns
     -------
     dict
-        ``t_ms`` (NEURON sample times k*dt, ms), ``LFP`` (contacts x time, mV),
-        ``CDM`` (3 x time, nA*um), ``contributions`` (population -> ``LFP``,
-        ``CDM``), ``spikes`` (population -> ``times`` ms, ``senders`` gid),
-        ``z_um``, ``network`` (sizes, probabilities, counts of connections
-        and synapses, n_threads, MPI ranks, soma positions, ``active_soma``,
-        ``replayed_events``: events delivered from ``replay_spikes``), ``timings_s``
-        (build, connect, simulate), ``max_relative_current_sum`` (largest
-        |sum of a cell's membrane currents| / sum of their magnitudes over all
-        cells and steps) and, if asked, ``imem`` (list of arrays), ``somav``
-        and ``mean_v`` (population -> ``v_mV`` (segments, mV), ``v_sd_mV``
-        (sd over time of the population-mean potential per segment, mV),
-        ``soma_v_mV`` (per cell, mV), ``z_rel_um`` (segment midpoint depth
-        relative to the soma, um), ``area_um2``, ``section`` (names)).
+        ``t_ms`` (k*dt, ms), ``LFP`` (contacts x time, mV), ``CDM`` (3 x time,
+        nA*um), ``contributions`` (population -> ``LFP``, ``CDM``), ``z_um``,
+        ``spikes`` (population -> ``times`` ms, ``senders`` index within the
+        population), ``network`` (sizes, probabilities, counts, threads, soma
+        positions, ``replayed_events``, ...), ``timings_s`` (s),
+        ``max_relative_current_sum`` (largest |sum of a cell's membrane
+        currents| / sum of their magnitudes after t = 0) and the recordings
+        asked for: ``imem`` (nA), ``somav`` (mV), ``synapse_currents``
+        (pathway -> ``i_nA``, ``g_uS``), ``mean_v`` (:meth:`_MeanPotential.result`).
     """
-    check_groundtruth_config(config)
-    gt = config["groundtruth"]
+    rec = Recording(record_imem_cells, record_somav_cells, record_mean_v, record_synapse_cells)
+    run = _RunSettings.from_config(config)
     kcfg = config["kernels"]
-    dt = float(config["simulation"]["dt_ms"])
-    tstop = float(gt["tstop_ms"])
-    n_steps = int(round(tstop / dt))
-    seed = int(config["seed"])
-    scaled = scaled_network(kcfg, float(gt["scale"]))
-    sizes = scaled["sizes"]
-    names = sorted(sizes)  # creation order fixed: YAML key order cannot change results
+    scaled = scaled_network(kcfg, run.scale)
     timings: dict[str, float] = {}
-
-    started = time.perf_counter()
-    neuron = _load_neuron(mechanisms_dir)
-    import LFPy
-    from lfpykit import CurrentDipoleMoment, RecExtElectrode
-
-    h = neuron.h
-    soma_cfg = gt["soma"]
-    celsius = float(soma_cfg["celsius_degC"])
-    pc = h.ParallelContext()
-    if int(pc.nhost()) != 1:
-        raise RuntimeError("the ground truth runs in one process (NEURON threads), not under MPI")
-    pc.nthread(1)
-    pc.gid_clear()
-    if any(True for _ in h.allsec()):
-        # a previous network (or cell) in this process would be simulated too
-        log.warning("deleting NEURON sections left in this process")
-        h("forall delete_section()")
-    # LFPy draws soma positions and rotations from numpy's global generator
-    np.random.seed(derived_seed(seed, 0).generate_state(1)[0])  # noqa: NPY002
-    rng = np.random.default_rng(derived_seed(seed, 1))
-
-    with tempfile.TemporaryDirectory(prefix="lfpflow_groundtruth_") as scratch:
-        network = LFPy.Network(
-            dt=dt,
-            tstart=0.0,
-            tstop=tstop,
-            v_init=float(kcfg["cell"]["Vrest_mV"]),
-            celsius=celsius,
-            OUTPUTPATH=scratch,
+    with _timed(timings, "build"):
+        net = _build_network(kcfg, scaled["sizes"], run, mechanisms_dir, morphology_dir)
+        _set_up_somata(
+            net, config["groundtruth"]["soma"], active=active_soma, silent=bool(replay_spikes)
         )
-        geometry = kcfg["population_geometry"]
-        for name in names:
-            network.create_population(
-                name=name,
-                POP_SIZE=sizes[name],
-                Cell=LFPy.NetworkCell,
-                cell_args=_cell_arguments(kcfg, name, morphology_dir, dt, tstop, celsius),
-                pop_args={
-                    "radius": float(geometry["radius_um"]),
-                    "loc": float(geometry["soma_z_mean_um"]),
-                    "scale": float(geometry["soma_z_sd_um"]),
-                },
-                rotation_args={"x": 0.0, "y": 0.0},
-            )
-    h.celsius = celsius
-    cells = {name: network.populations[name].cells for name in names}
-    first_gid = {name: network.populations[name].first_gid for name in names}
-    # active soma
-    for name in names:
-        for cell in cells[name]:
-            for sec in cell.somalist if active_soma else ():
-                sec.insert("hh")
-                sec.gnabar_hh = float(soma_cfg["gnabar_S_per_cm2"])
-                sec.gkbar_hh = float(soma_cfg["gkbar_S_per_cm2"])
-                sec.gl_hh = float(soma_cfg["gl_S_per_cm2"])
-                sec.el_hh = float(soma_cfg["el_mV"])
-            for nc in cell._hoc_sd_netconlist:
-                # replay: the cells' own spikes must not reach the network
-                nc.threshold = 1e9 if replay_spikes else float(soma_cfg["spike_threshold_mV"])
-                nc.delay = 1.0  # no target; a 0 delay would break NEURON threads' mindelay
-    timings["build"] = time.perf_counter() - started
-
-    # ---- connections -------------------------------------------------
-    started = time.perf_counter()
-    conductance = kcfg["synapse_type"] == "conductance"
-    keep: list[Any] = []  # every hoc object that must outlive this function's loops
-    recurrent: list[tuple[Any, int, float]] = []  # (NetCon, source gid, delay ms) for replay
-    sampled_synapses: dict[str, list[Any]] = {}  # pathway -> synapse objects (record_synapse_cells)
-    counts = {"connections": {}, "synapses": {}, "synapse_objects": {}}
-    segment_info = {}
-    for name in names:
-        cell = cells[name][0]
-        names_per_seg = np.array(
-            [
-                sec.name().split(".")[-1].split("[")[0]
-                for sec in cell.allseclist
-                for _ in range(sec.nseg)
-            ]
+    with _timed(timings, "connect"):
+        _connect(
+            net,
+            kcfg,
+            scaled["connection_probability"],
+            np.random.default_rng(derived_seed(run.seed, 1)),
+            for_replay=replay_spikes is not None,
+            sampled_cells=rec.synapse_cells,
         )
-        segment_info[name] = names_per_seg
-    for post in names:
-        for pre in names:
-            key = f"{post}:{pre}"
-            p = scaled["connection_probability"][key]
-            syn_kin = kcfg["synapses"][pre]
-            weight_uS = float(kcfg["weights_uS"][key])
-            if conductance:
-                weight = weight_uS
-            else:
-                from lfpflow.multicompartment.kernels import current_synapse_weight_nA
-
-                weight = current_synapse_weight_nA(
-                    weight_uS, float(kcfg["cell"]["Vrest_mV"]), float(syn_kin["e_rev_mV"])
-                )
-            values, probs = multapse_probabilities(kcfg["multapses"][key])
-            position = kcfg["synapse_positions"][key]
-            n_conn = n_syn = n_obj = 0
-            for j, cell in enumerate(cells[post]):
-                partners = np.flatnonzero(rng.random(sizes[pre]) < p)
-                if pre == post:
-                    partners = partners[partners != j]
-                if partners.size == 0:
-                    continue
-                n_per = rng.choice(values, size=partners.size, p=probs)
-                total = int(n_per.sum())
-                allowed = np.isin(segment_info[post], list(position["sections"]))
-                seg_p = segment_probabilities(cell.area, cell.z.mean(axis=-1), allowed, position)
-                segments = rng.choice(cell.totnsegs, size=total, p=seg_p)
-                delays = draw_delays(kcfg["delays"][key], total, rng)
-                sources = np.repeat(partners + first_gid[pre], n_per)
-                synapses = {}
-                for seg_index in np.unique(segments):
-                    sec, x = _segment(cell, int(seg_index))
-                    if conductance:
-                        syn = h.Exp2Syn(sec(x))
-                        syn.e = float(syn_kin["e_rev_mV"])
-                    else:
-                        syn = h.CurrExp2Syn(sec(x))
-                    syn.tau1 = float(syn_kin["tau1_ms"])
-                    syn.tau2 = float(syn_kin["tau2_ms"])
-                    synapses[int(seg_index)] = syn
-                    keep.append(syn)
-                for source, seg_index, delay in zip(sources, segments, delays, strict=True):
-                    nc = pc.gid_connect(int(source), synapses[int(seg_index)])
-                    nc.weight[0] = weight
-                    nc.delay = float(delay)
-                    keep.append(nc)
-                    if replay_spikes is not None:
-                        recurrent.append((nc, int(source), float(delay)))
-                if conductance and j < record_synapse_cells:
-                    sampled_synapses.setdefault(key, []).extend(synapses.values())
-                n_conn += partners.size
-                n_syn += total
-                n_obj += len(synapses)
-            counts["connections"][key] = n_conn
-            counts["synapses"][key] = n_syn
-            counts["synapse_objects"][key] = n_obj
-
-    # ---- external Poisson drive ------------------------------------------
-    external = kcfg["external"]
-    ext_groups = []  # (NetCon, summed rate Hz)
-    for name in names:
-        n_ext = int(external["n_ext"].get(name, 0))
-        if n_ext == 0 or float(external["nu_Hz"]) == 0:
-            continue
-        for cell in cells[name]:
-            seg_p = segment_probabilities(
-                cell.area, cell.z.mean(axis=-1), np.ones(cell.totnsegs, bool), None
-            )
-            segments = rng.choice(cell.totnsegs, size=n_ext, p=seg_p)
-            for seg_index, count in zip(*np.unique(segments, return_counts=True), strict=True):
-                sec, x = _segment(cell, int(seg_index))
-                syn = h.Exp2Syn(sec(x))
-                syn.e = float(external["e_rev_mV"])
-                syn.tau1 = float(external["tau1_ms"])
-                syn.tau2 = float(external["tau2_ms"])
-                nc = h.NetCon(None, syn)
-                nc.weight[0] = float(external["weight_uS"])
-                # NetCon.event(t) delivers at t whatever the delay; a delay of 0
-                # would only lower the threads' usable minimum delay
-                nc.delay = 1.0
-                keep.extend([syn, nc])
-                ext_groups.append((nc, float(count) * float(external["nu_Hz"])))
-    timings["connect"] = time.perf_counter() - started
-
-    # ---- probes -----------------------------------------------------------
-    started = time.perf_counter()
-    z_um = np.asarray(kcfg["probes"]["lfp"]["z_um"], dtype=float)
-    sigma = float(kcfg["probes"]["lfp"]["sigma_S_per_m"])
-    transforms = {}
-    pointers = {}
-    cell_slices = []
-    offset = 0
-    for name in names:
-        blocks = []
-        segs = []
-        for cell in cells[name]:
-            electrode = RecExtElectrode(
-                cell,
-                x=np.zeros_like(z_um),
-                y=np.zeros_like(z_um),
-                z=z_um,
-                sigma=sigma,
-                method="linesource",
-            )
-            blocks.append(
-                np.vstack(
-                    [
-                        electrode.get_transformation_matrix(),
-                        CurrentDipoleMoment(cell).get_transformation_matrix(),
-                    ]
-                )
-            )
-            for sec in cell.allseclist:
-                segs.extend(seg for seg in sec)
-            cell_slices.append((offset, offset + cell.totnsegs))
-            offset += cell.totnsegs
-        transforms[name] = np.hstack(blocks)
-        pointers[name] = segs
-    n_total = offset
-    h.CVode().use_fast_imem(1)  # i_membrane_ exists only from here on
-    ptr = h.PtrVector(n_total)
-    index = 0
-    for name in names:
-        for seg in pointers[name]:
-            ptr.pset(index, seg._ref_i_membrane_)
-            index += 1
-    pointers.clear()
-    buffer = h.Vector(n_total)
-    seg_ranges = {}
-    start = 0
-    for name in names:
-        seg_ranges[name] = (start, start + transforms[name].shape[1])
-        start += transforms[name].shape[1]
-    starts = np.array([a for a, _ in cell_slices])
-    n_lfp = z_um.size
-    output = {name: np.zeros((n_lfp + 3, n_steps)) for name in names}
-    imem_cells = [np.zeros((b - a, n_steps)) for a, b in cell_slices[:record_imem_cells]]
-    somav_vectors = {
-        name: [
-            h.Vector().record(next(iter(cell.somalist))(0.5)._ref_v, dt)
-            for cell in cells[name][:record_somav_cells]
-        ]
-        for name in names
-    }
-    mean_v_ptr = None
-    if record_mean_v:
-        mean_v_ptr = h.PtrVector(n_total)
-        index = 0
-        for name in names:
-            for cell in cells[name]:
-                for sec in cell.allseclist:
-                    for seg in sec:
-                        mean_v_ptr.pset(index, seg._ref_v)
-                        index += 1
-        v_buffer = h.Vector(n_total)
-        v_sum = np.zeros(n_total)
-        v_pop_sq = {name: np.zeros(transforms[name].shape[1] // sizes[name]) for name in names}
-        v_pop_sum = {name: np.zeros_like(v_pop_sq[name]) for name in names}
-        first_v_step = int(round(float(gt["transient_ms"]) / dt))
-    synapse_ptrs = {}
-    for key, objects in sampled_synapses.items():
-        pair = (h.PtrVector(len(objects)), h.PtrVector(len(objects)))
-        for k, syn in enumerate(objects):
-            pair[0].pset(k, syn._ref_i)
-            pair[1].pset(k, syn._ref_g)
-        synapse_ptrs[key] = (pair, h.Vector(len(objects)), np.zeros((2, n_steps)))
-    timings["probes"] = time.perf_counter() - started
-
-    # ---- simulate ----------------------------------------------------------
-    started = time.perf_counter()
-    n_threads = int(gt["n_threads"])
-    pc.nthread(n_threads)
-    h.CVode().active(0)
-    h.CVode().use_fast_imem(1)
-    pc.set_maxstep(10)
-    h.dt = dt
-    h.finitialize(float(kcfg["cell"]["Vrest_mV"]))
-    h.fcurrent()
-    n_replayed = 0
-    if replay_spikes is not None:
-        by_gid: dict[int, np.ndarray] = {}
-        for data in replay_spikes.values():
-            times_all = np.asarray(data["times"], dtype=float)
-            senders_all = np.asarray(data["senders"], dtype=np.int64)
-            order = np.argsort(senders_all, kind="stable")
-            gids, first = np.unique(senders_all[order], return_index=True)
-            for gid, chunk in zip(gids, np.split(times_all[order], first[1:]), strict=True):
-                by_gid[int(gid)] = np.sort(chunk)
-        for nc, source, delay in recurrent:
-            for t_event in by_gid.get(source, np.zeros(0)) + delay:
-                if t_event < tstop:
-                    nc.event(float(t_event))
-                    n_replayed += 1
-    chunk_ms = float(gt["input_chunk_ms"])
-    ext_rng = np.random.default_rng(derived_seed(seed, 2))
-    ext_netcons = [nc for nc, _ in ext_groups]
-    ext_rates = np.array([rate for _, rate in ext_groups])
-    next_chunk = 0.0
-    worst = 0.0
-    spent = {"events": 0.0, "advance": 0.0, "probes": 0.0}
-    clock = time.perf_counter
-    for step in range(n_steps):
-        t_now = step * dt
-        tick = clock()
-        if ext_netcons and t_now >= next_chunk - 1e-9:
-            chunk_stop = min(next_chunk + chunk_ms, tstop)
-            n_events = ext_rng.poisson(ext_rates * (chunk_stop - next_chunk) / 1000.0)
-            event_times = ext_rng.uniform(next_chunk, chunk_stop, size=int(n_events.sum()))
-            for nc, times in zip(
-                ext_netcons, np.split(event_times, np.cumsum(n_events)[:-1]), strict=True
-            ):
-                for t_event in np.sort(times).tolist():
-                    nc.event(t_event)
-            next_chunk = chunk_stop
-        tock = clock()
-        spent["events"] += tock - tick
-        if step > 0:
-            h.fadvance()
-        tick = clock()
-        spent["advance"] += tick - tock
-        ptr.gather(buffer)
-        imem = buffer.as_numpy()
-        for name in names:
-            a, b = seg_ranges[name]
-            output[name][:, step] = transforms[name] @ imem[a:b]
-        # current conservation: per cell |sum of currents| / sum of |currents|
-        sums = np.abs(np.add.reduceat(imem, starts))
-        magnitudes = np.add.reduceat(np.abs(imem), starts)
-        positive = magnitudes > 0
-        if step > 0 and positive.any():
-            # (at t = 0 NEURON's i_membrane_ holds the ionic currents only)
-            worst = max(worst, float((sums[positive] / magnitudes[positive]).max()))
-        for k, (a, b) in enumerate(cell_slices[:record_imem_cells]):
-            imem_cells[k][:, step] = imem[a:b]
-        for (ptr_i, ptr_g), syn_buffer, series in synapse_ptrs.values():
-            ptr_i.gather(syn_buffer)
-            series[0, step] = syn_buffer.sum()
-            ptr_g.gather(syn_buffer)
-            series[1, step] = syn_buffer.sum()
-        if mean_v_ptr is not None and step >= first_v_step:
-            mean_v_ptr.gather(v_buffer)
-            v_now = v_buffer.as_numpy()
-            v_sum += v_now
-            for name in names:
-                a, b = seg_ranges[name]
-                per_cell = v_now[a:b].reshape(sizes[name], -1).mean(axis=0)
-                v_pop_sum[name] += per_cell
-                v_pop_sq[name] += per_cell**2
-        spent["probes"] += clock() - tick
-    timings["simulate"] = time.perf_counter() - started
-    timings.update({f"simulate_{key}": value for key, value in spent.items()})
-    pc.nthread(1)
-
-    spikes = {}
-    for name in names:
-        population = network.populations[name]
-        times, senders = [], []
-        for gid, vec in zip(population.gids, population._hoc_spike_vectors, strict=True):
-            values = np.array(vec)
-            values = values[values < tstop]
-            times.append(values)
-            senders.append(np.full(values.size, gid, dtype=np.int64))
-        times_all = np.concatenate(times) if times else np.zeros(0)
-        senders_all = np.concatenate(senders) if senders else np.zeros(0, np.int64)
-        order = np.lexsort((senders_all, times_all))
-        spikes[name] = {"times": times_all[order], "senders": senders_all[order]}
-
-    contributions = {
-        name: {"LFP": output[name][:n_lfp], "CDM": output[name][n_lfp:]} for name in names
-    }
-    positions = {
-        name: np.array([[c.somapos[0], c.somapos[1], c.somapos[2]] for c in cells[name]])
-        for name in names
-    }
+    with _timed(timings, "probes"):
+        probes = _Probes(net, kcfg["probes"]["lfp"], rec, run)
+    with _timed(timings, "simulate"):
+        n_replayed, spent = _run(net, probes, run, replay_spikes)
+    timings.update(spent)
     result = {
-        "t_ms": np.arange(n_steps) * dt,
-        "LFP": sum(part["LFP"] for part in contributions.values()),
-        "CDM": sum(part["CDM"] for part in contributions.values()),
-        "contributions": contributions,
-        "spikes": spikes,
-        "z_um": z_um,
-        "network": {
-            "scale": float(gt["scale"]),
-            "sizes": sizes,
-            "first_gid": first_gid,
-            "connection_probability": scaled["connection_probability"],
-            "in_degree": scaled["in_degree"],
-            "n_connections": counts["connections"],
-            "n_synapses": counts["synapses"],
-            "n_synapse_objects": counts["synapse_objects"],
-            "n_external_trains": len(ext_groups),
-            "n_segments": n_total,
-            "n_threads": n_threads,
-            "mpi_ranks": int(pc.nhost()),
-            "soma_positions_um": positions,
-            "tstop_ms": tstop,
-            "dt_ms": dt,
-            "celsius_degC": celsius,
-            "active_soma": bool(active_soma),
-            "replayed_events": n_replayed,
-        },
+        "t_ms": np.arange(run.n_steps) * run.dt_ms,
+        **_signals_and_recordings(net, probes, rec, run.n_steps),
+        "spikes": _collect_spikes(net, run.tstop_ms),
+        "network": _network_summary(
+            net, scaled, probes, run, active_soma=bool(active_soma), replayed_events=n_replayed
+        ),
         "timings_s": timings,
-        "max_relative_current_sum": worst,
+        "max_relative_current_sum": probes.worst,
     }
-    if record_imem_cells:
-        result["imem"] = imem_cells
-    if synapse_ptrs:
-        result["synapse_currents"] = {
-            key: {"i_nA": series[0], "g_uS": series[1], "n_objects": len(sampled_synapses[key])}
-            for key, (_, _, series) in synapse_ptrs.items()
-        }
-        synapse_ptrs.clear()
-        sampled_synapses.clear()
-    if mean_v_ptr is not None:
-        n_v = n_steps - first_v_step
-        result["mean_v"] = {}
-        for name in names:
-            a, b = seg_ranges[name]
-            per_cell = (v_sum[a:b] / n_v).reshape(sizes[name], -1)
-            cell = cells[name][0]
-            soma_index = int(cell.get_idx("soma")[0])
-            mean = v_pop_sum[name] / n_v
-            result["mean_v"][name] = {
-                "v_mV": per_cell.mean(axis=0),
-                "v_sd_mV": np.sqrt(np.maximum(v_pop_sq[name] / n_v - mean**2, 0.0)),
-                "soma_v_mV": per_cell[:, soma_index],
-                "z_rel_um": cell.z.mean(axis=-1) - cell.somapos[2],
-                "area_um2": np.asarray(cell.area, dtype=float),
-                "section": segment_info[name],
-            }
-        del mean_v_ptr
-    if record_somav_cells:
-        result["somav"] = {
-            name: np.array([np.array(v)[:n_steps] for v in vectors])
-            for name, vectors in somav_vectors.items()
-        }
-    somav_vectors.clear()
-    # free NEURON objects before returning
-    keep.clear()
-    ext_groups.clear()
-    del ptr, buffer
-    pc.gid_clear()
-    for name in names:
-        for cell in cells[name]:
-            cell.strip_hoc_objects()
-    cells.clear()
-    del network
-    h("forall delete_section()")
+    _release(net, probes)
     return result
+
+
+def network_spikes(result: Mapping[str, Any]) -> NetworkSpikes:
+    """The spikes of a :func:`simulate_groundtruth` result as :class:`NetworkSpikes`.
+
+    ``n_vp`` is the number of NEURON threads times MPI ranks (the analogue of
+    NEST's virtual processes).
+    """
+    network = result["network"]
+    return NetworkSpikes(
+        times_ms={name: data["times"] for name, data in result["spikes"].items()},
+        senders={name: data["senders"] for name, data in result["spikes"].items()},
+        population_sizes=dict(network["sizes"]),
+        tstop_ms=float(network["tstop_ms"]),
+        dt_ms=float(network["dt_ms"]),
+        n_vp=int(network["n_threads"]) * int(network["mpi_ranks"]),
+        timings_s=dict(result["timings_s"]),
+    )
 
 
 def _segment(cell: Any, index: int) -> tuple[Any, float]:
@@ -926,23 +1146,6 @@ def _segment(cell: Any, index: int) -> tuple[Any, float]:
 # --------------------------------------------------------------------------
 # derived quantities and files
 # --------------------------------------------------------------------------
-
-
-def mean_rates_Hz(
-    spikes: Mapping[str, Mapping[str, np.ndarray]],
-    sizes: Mapping[str, int],
-    *,
-    t_start_ms: float,
-    t_stop_ms: float,
-) -> dict[str, float]:
-    """Mean firing rate (Hz) per population in [t_start, t_stop)."""
-    duration_s = (t_stop_ms - t_start_ms) / 1000.0
-    rates = {}
-    for name, data in spikes.items():
-        times = np.asarray(data["times"])
-        n = np.count_nonzero((times >= t_start_ms) & (times < t_stop_ms))
-        rates[name] = float(n / sizes[name] / duration_s)
-    return rates
 
 
 def head_signals(cdm: np.ndarray, forward_config: Mapping[str, Any]) -> dict[str, Any]:
@@ -980,77 +1183,6 @@ def network_attrs(network: Mapping[str, Any]) -> dict[str, Any]:
         "dt_ms": float(network["dt_ms"]),
         "soma_hh_celsius_degC": float(network["celsius_degC"]),
     }
-
-
-def write_signals_file(
-    path: str | Path,
-    signals: Mapping[str, Any],
-    *,
-    config: Mapping[str, Any],
-    z_um: np.ndarray,
-    attrs: Mapping[str, Any],
-    contribution_names: Mapping[Any, str] | None = None,
-) -> None:
-    """Write a ``signals.h5``-layout file (``t_ms``, ``LFP``, ``CDM``, ``EEG``, ``MEG``).
-
-    Parameters
-    ----------
-    path : path-like
-        Destination (written atomically).
-    signals : Mapping
-        ``t_ms``, ``LFP`` (mV), ``CDM`` (nA*um), ``EEG`` (uV), optional
-        ``MEG`` (fT), ``CSD``, and ``contributions`` (key -> same measures).
-    config : Mapping
-        The configuration scope the file depends on (provenance).
-    z_um : ndarray
-        LFP contact depths (um).
-    attrs : Mapping
-        Further root attributes.
-    contribution_names : Mapping, optional
-        Contribution key -> group name (default ``str(key)``).
-    """
-    units = dict(SIGNAL_UNITS, CSD="nA/um^3")
-    measures = [m for m in ("LFP", "CSD", "CDM", "EEG", "MEG") if m in signals]
-    content: dict[str, Any] = {"t_ms": io.Dataset(signals["t_ms"], "ms")}
-    for measure in measures:
-        content[measure] = io.Dataset(signals[measure], units[measure])
-    content["z_um"] = io.Dataset(z_um, "um", description="depth of the LFP contacts")
-    names = contribution_names or {}
-    content["contributions"] = {
-        names.get(key, str(key)): {m: io.Dataset(part[m], units[m]) for m in measures if m in part}
-        for key, part in signals["contributions"].items()
-    }
-    io.write_h5(path, content, attrs=io.provenance(config, **attrs))
-
-
-def write_spikes_file(
-    path: str | Path,
-    spikes: Mapping[str, Mapping[str, np.ndarray]],
-    *,
-    config: Mapping[str, Any],
-    attrs: Mapping[str, Any],
-) -> None:
-    """Write ``groundtruth/spikes.h5``: group per population with ``times`` (ms), ``senders``."""
-    content = {
-        name: {
-            "times": io.Dataset(np.asarray(data["times"], dtype=np.float64), "ms"),
-            "senders": io.Dataset(
-                np.asarray(data["senders"], dtype=np.int64), "1", description="global cell id (gid)"
-            ),
-        }
-        for name, data in spikes.items()
-    }
-    io.write_h5(path, content, attrs=io.provenance(config, **attrs))
-
-
-def read_spikes_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Spike times (ms) by population and root attributes of ``groundtruth/spikes.h5``."""
-    import json
-
-    data = io.read_h5(path)
-    attrs = data["attrs"]
-    sizes = json.loads(attrs["population_sizes"])
-    return {name: data[name]["times"] for name in sizes}, attrs
 
 
 def safe_fraction(numerator: float, denominator: float) -> float:

@@ -397,11 +397,17 @@ def write_signals(
     z_um: np.ndarray,
     csd_units: str = SIGNAL_UNITS["CSD"],
     kernels_dir: str | None = None,
+    attrs: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``signals.h5`` (output contract in the README).
 
     ``kernels_dir``, the folder of the kernels used (``results/kernels/<hash>``),
-    is recorded as the root attribute of the same name.
+    is recorded as the root attribute of the same name. Contributions keyed by
+    a ``(post, pre)`` pathway are written as group ``post_pre`` and listed in
+    the ``pathways`` attribute; a string key (e.g. a postsynaptic population of
+    the ground truth) is the group name as is. ``n_vp`` is recorded when the
+    configuration has ``simulation.n_vp``; ``attrs`` are further root attributes
+    (replacing standard ones of the same name).
     """
     units = dict(SIGNAL_UNITS, CSD=csd_units)
     measures = [m for m in ("LFP", "CSD", "CDM", "EEG", "MEG") if m in signals]
@@ -410,20 +416,29 @@ def write_signals(
         content[measure] = io.Dataset(signals[measure], units[measure])
     content["z_um"] = io.Dataset(z_um, "um", description="depth of the LFP/CSD contacts")
     content["contributions"] = {
-        f"{post}_{pre}": {m: io.Dataset(part[m], units[m]) for m in measures if m in part}
-        for (post, pre), part in signals["contributions"].items()
+        key if isinstance(key, str) else f"{key[0]}_{key[1]}": {
+            m: io.Dataset(part[m], units[m]) for m in measures if m in part
+        }
+        for key, part in signals["contributions"].items()
     }
+    by_pathway = not any(isinstance(key, str) for key in signals["contributions"])
     head = config["forward"]["head_model"]
-    attrs = io.provenance(
+    n_vp = config["simulation"].get("n_vp")
+    root = io.provenance(
         config,
-        n_vp=config["simulation"]["n_vp"],
+        **({"n_vp": n_vp} if n_vp is not None else {}),
         head_radii_um=np.asarray(head["radii_um"], dtype=np.float64),
         head_sigmas_S_per_m=np.asarray(head["sigmas_S_per_m"], dtype=np.float64),
         dipole_location_um=np.asarray(head["dipole_location_um"], dtype=np.float64),
         eeg_electrodes_um=np.asarray(signals.get("electrodes_um", np.zeros((0, 3)))),
         meg_sensors_um=np.asarray(signals.get("meg_sensors_um", np.zeros((0, 3)))),
         column_axis=np.asarray(head.get("column_axis", (0.0, 0.0, 1.0)), dtype=np.float64),
-        pathways=[f"{post}:{pre}" for post, pre in signals["contributions"]],
+        **(
+            {"pathways": [f"{post}:{pre}" for post, pre in signals["contributions"]]}
+            if by_pathway
+            else {}
+        ),
         **({"kernels_dir": kernels_dir} if kernels_dir is not None else {}),
     )
-    io.write_h5(path, content, attrs=attrs)
+    root.update(attrs or {})
+    io.write_h5(path, content, attrs=root)
