@@ -47,7 +47,9 @@ def compare_file(old: Path, new: Path) -> list[str]:
         if x.shape != y.shape or x.dtype != y.dtype:
             problems.append(f"{new}:{name}: {x.shape} {x.dtype} -> {y.shape} {y.dtype}")
         elif not np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
-            diff = np.max(np.abs(x.astype(float) - y.astype(float))) if x.dtype.kind in "iufc" else "?"
+            diff = (
+                np.max(np.abs(x.astype(float) - y.astype(float))) if x.dtype.kind in "iufc" else "?"
+            )
             problems.append(f"{new}:{name}: values differ (max |diff| {diff})")
         elif ux != uy:
             problems.append(f"{new}:{name}: units {ux!r} -> {uy!r}")
@@ -62,8 +64,10 @@ def compare_run(old_root: Path, new_root: Path, run: str) -> tuple[int, list[str
         files += sorted((old_run / "kernels").resolve().glob("*.h5"))
     problems: list[str] = []
     for old in files:
-        relative = old.relative_to(old_run) if old.is_relative_to(old_run) else (
-            Path("kernels") / old.name
+        relative = (
+            old.relative_to(old_run)
+            if old.is_relative_to(old_run)
+            else (Path("kernels") / old.name)
         )
         problems += compare_file(old, new_root / run / relative)
     return len(files), problems

@@ -28,7 +28,7 @@ rates = {
 }
 kernel_dir = Path("results/default/kernels")
 if all((kernel_dir / f"{post}_{pre}.h5").exists() for post in "EI" for pre in "EI"):
-    from lfpflow.multicompartment.kernels import load_kernels
+    from lfpflow.signals.kernel_files import load_kernels
 
     loaded = load_kernels(sorted(kernel_dir.glob("*.h5")))
     kernels = {key: value["LFP"] for key, value in loaded.items()}

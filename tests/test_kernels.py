@@ -33,6 +33,7 @@ from lfpflow.config import (
 from lfpflow.config.schema import merge_overlay
 from lfpflow.io import config_sha256
 from lfpflow.multicompartment import cells, kernels
+from lfpflow.signals import kernel_files
 
 ROOT = Path(__file__).resolve().parents[1]
 MOD_DIR = ROOT / "mod"
@@ -300,9 +301,9 @@ def test_kernel_file_round_trips_with_units_and_attrs(tmp_path: Path) -> None:
     config = {"seed": 7, **stage_config(resolve_config(TEST_OVERLAY), "kernels")}
     kernel = _synthetic_kernel()
     path = tmp_path / "kernels" / "E_I.h5"
-    kernels.write_kernel(path, kernel, config=config, post="E", pre="I")
+    kernel_files.write_kernel(path, kernel, config=config, post="E", pre="I")
 
-    loaded = kernels.load_kernels([path])
+    loaded = kernel_files.load_kernels([path])
     assert list(loaded) == [("E", "I")]
     entry = loaded[("E", "I")]
     for name in ("LFP", "CDM", "CSD", "tau_ms", "z_um"):
@@ -324,7 +325,7 @@ def test_kernel_file_round_trips_with_units_and_attrs(tmp_path: Path) -> None:
     assert attrs["dt_ms"] == DT_MS
     with h5py.File(path) as h5:
         np.testing.assert_array_equal(
-            h5["CSD"].attrs["slab_edges_um"], kernels.csd_slab_edges_um(kernel["z_um"])
+            h5["CSD"].attrs["slab_edges_um"], kernel_files.csd_slab_edges_um(kernel["z_um"])
         )
         # lfpflow.io stores lists of strings as JSON
         assert json.loads(h5["LFP"].attrs["dims"]) == ["contact", "lag"]
@@ -334,9 +335,11 @@ def test_kernel_file_round_trips_with_units_and_attrs(tmp_path: Path) -> None:
 def test_load_kernels_rejects_duplicate_pathways(tmp_path: Path) -> None:
     config = {"seed": 1, **stage_config(resolve_config(TEST_OVERLAY), "kernels")}
     for name in ("a.h5", "b.h5"):
-        kernels.write_kernel(tmp_path / name, _synthetic_kernel(), config=config, post="E", pre="E")
+        kernel_files.write_kernel(
+            tmp_path / name, _synthetic_kernel(), config=config, post="E", pre="E"
+        )
     with pytest.raises(ValueError, match="appears twice"):
-        kernels.load_kernels([tmp_path / "a.h5", tmp_path / "b.h5"])
+        kernel_files.load_kernels([tmp_path / "a.h5", tmp_path / "b.h5"])
 
 
 # --------------------------------------------------------------------------
@@ -345,17 +348,17 @@ def test_load_kernels_rejects_duplicate_pathways(tmp_path: Path) -> None:
 
 
 def test_csd_slab_edges_reach_halfway_to_neighbours() -> None:
-    edges = kernels.csd_slab_edges_um(np.array([1000.0, 900.0, 700.0]))
+    edges = kernel_files.csd_slab_edges_um(np.array([1000.0, 900.0, 700.0]))
     np.testing.assert_array_equal(edges, [[950.0, 1050.0], [800.0, 950.0], [600.0, 800.0]])
     with pytest.raises(ValueError, match="kernels.probes.lfp.z_um"):
-        kernels.csd_slab_edges_um(np.array([0.0]))
+        kernel_files.csd_slab_edges_um(np.array([0.0]))
 
 
 def test_gauss_cylinder_csd_distributes_each_current_fully() -> None:
     # Slabs tiling all depths receive all of each segment's current.
     segments = SimpleNamespace(z=np.array([[-20.0, 0.0], [0.0, 300.0], [300.0, 310.0]]))
     z = np.arange(-2000.0, 2001.0, 50.0)
-    edges = kernels.csd_slab_edges_um(z)
+    edges = kernel_files.csd_slab_edges_um(z)
     probe = kernels.GaussCylinderCSD(segments, edges, radius_um=150.0, sigma_z_um=75.0)
     volumes = np.pi * 150.0**2 * np.diff(edges, axis=1)
     np.testing.assert_allclose(
@@ -470,7 +473,7 @@ def test_kernel_approx_arguments_of_the_tiny_configuration() -> None:
     assert setup["tau_ms"] == config["kernels"]["tau_ms"]
     np.testing.assert_array_equal(
         setup["probes"]["csd_slab_edges_um"],
-        kernels.csd_slab_edges_um(np.array(config["kernels"]["probes"]["lfp"]["z_um"])),
+        kernel_files.csd_slab_edges_um(np.array(config["kernels"]["probes"]["lfp"]["z_um"])),
     )
 
 

@@ -6,7 +6,7 @@ from lfpflow import io
 from lfpflow.figures import save_figure
 from lfpflow.figures.signals import run_figures
 from lfpflow.logs import log_to
-from lfpflow.multicompartment.kernels import load_kernels
+from lfpflow.signals.kernel_files import load_kernels
 from lfpflow.signals.rates import read_rates
 from lfpflow.signals.spikes import read_spikes
 

@@ -1,8 +1,8 @@
 """Rule forward: rates convolved with kernels -> LFP, CSD, CDM, EEG in signals.h5."""
 
 from lfpflow.logs import log_to
-from lfpflow.multicompartment.kernels import load_kernels
 from lfpflow.signals.forward import compute_signals, write_signals
+from lfpflow.signals.kernel_files import load_kernels
 from lfpflow.signals.rates import read_rates
 
 log = log_to(snakemake.log[0], "forward")

@@ -14,8 +14,9 @@ import h5py
 
 from lfpflow.logs import log_to
 from lfpflow.multicompartment.groundtruth import groundtruth_kernel_config
-from lfpflow.multicompartment.kernels import compute_kernel, write_kernel
+from lfpflow.multicompartment.kernels import compute_kernel
 from lfpflow.signals.analysis import mean_rate_hz
+from lfpflow.signals.kernel_files import write_kernel
 from lfpflow.signals.spikes import read_spikes
 
 post, pre = snakemake.wildcards.post, snakemake.wildcards.pre

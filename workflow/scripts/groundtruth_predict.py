@@ -10,9 +10,9 @@ import json
 import h5py
 
 from lfpflow.logs import log_to
-from lfpflow.multicompartment.kernels import load_kernels
 from lfpflow.signals.analysis import mean_rate_hz
 from lfpflow.signals.forward import compute_signals, write_signals
+from lfpflow.signals.kernel_files import load_kernels
 from lfpflow.signals.rates import population_rates
 from lfpflow.signals.spikes import read_spikes
 

@@ -1,12 +1,13 @@
 """Rule kernel: the kernel of one pathway, wildcards ``post`` and ``pre``.
 
-Writes ``kernels/<post>_<pre>.h5`` (see lfpflow.multicompartment.kernels.write_kernel).
+Writes ``kernels/<post>_<pre>.h5`` (see lfpflow.signals.kernel_files.write_kernel).
 """
 
 from pathlib import Path
 
 from lfpflow.logs import log_to
-from lfpflow.multicompartment.kernels import compute_kernel, write_kernel
+from lfpflow.multicompartment.kernels import compute_kernel
+from lfpflow.signals.kernel_files import write_kernel
 
 post, pre = snakemake.wildcards.post, snakemake.wildcards.pre
 log = log_to(snakemake.log[0], f"kernel_{post}_{pre}")

@@ -340,7 +340,7 @@ def run_figures(
     signals : Mapping
         Content of ``signals.h5`` (:func:`lfpflow.io.read_h5`).
     kernels : Mapping
-        ``(post, pre)`` -> kernel (:func:`lfpflow.multicompartment.kernels.load_kernels`).
+        ``(post, pre)`` -> kernel (:func:`lfpflow.signals.kernel_files.load_kernels`).
     config : Mapping
         The ``analysis`` stage configuration (``simulation``, ``forward``, ``analysis``).
 

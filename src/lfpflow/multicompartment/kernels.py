@@ -48,41 +48,22 @@ https://doi.org/10.1371/journal.pcbi.1010353
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lfpflow.config import pathway_key
-from lfpflow.io import (
-    Dataset,
-    config_sha256,
-    provenance,
-    read_h5,
-    write_h5,
-)
 from lfpflow.multicompartment.cells import (
     cell_parameters,
     define_cell_template,
     load_mechanisms,
 )
+from lfpflow.signals.kernel_files import csd_slab_edges_um
 
 log = logging.getLogger(__name__)
-
-#: Kernel arrays in a result of :func:`compute_kernel`, with their units and
-#: axis names (``CSD`` only when ``kernels.probes.csd`` is true, ``CDM`` only
-#: when ``kernels.probes.cdm`` is true).
-KERNEL_DATASETS = {
-    "LFP": ("mV", ["contact", "lag"]),
-    "CDM": ("nA*um", ["component_xyz", "lag"]),
-    "CSD": ("nA/um^3", ["contact", "lag"]),
-    "tau_ms": ("ms", ["lag"]),
-    "z_um": ("um", ["contact"]),
-}
-
 
 def current_synapse_weight_nA(weight_uS: float, vrest_mV: float, e_rev_mV: float) -> float:
     """Peak current (nA) of the current synapse that replaces a conductance synapse.
@@ -121,45 +102,6 @@ def lag_times_ms(tau_ms: float, dt_ms: float) -> np.ndarray:
     """Kernel lags (ms) from ``-tau`` to ``tau`` in steps of ``dt``, lag 0 at the centre."""
     half = int(round(tau_ms / dt_ms))
     return np.arange(-half, half + 1, dtype=float) * dt_ms
-
-
-def csd_slab_edges_um(z_um: np.ndarray) -> np.ndarray:
-    """Lower and upper edges (um) of the CSD slab around each contact.
-
-    Each slab reaches halfway to the neighbouring contacts; the outermost
-    slabs are symmetric about their contact. For equally spaced contacts this
-    is ``z +- spacing / 2`` (``+-50 um`` for the default 100 um spacing).
-
-    Parameters
-    ----------
-    z_um : ndarray
-        Contact depths (um), any order, at least two, all different.
-
-    Returns
-    -------
-    ndarray
-        Shape ``(n_contacts, 2)``: lower and upper edge, in the order of
-        ``z_um``.
-    """
-    z_um = np.asarray(z_um, dtype=float)
-    if z_um.ndim != 1 or z_um.size < 2:
-        raise ValueError("kernels.probes.lfp.z_um needs at least two contacts for the CSD")
-    order = np.argsort(z_um)
-    z_sorted = z_um[order]
-    if np.any(np.diff(z_sorted) <= 0):
-        raise ValueError("kernels.probes.lfp.z_um must not repeat a depth")
-    midpoints = 0.5 * (z_sorted[1:] + z_sorted[:-1])
-    lower = np.concatenate([[2 * z_sorted[0] - midpoints[0]], midpoints])
-    upper = np.concatenate([midpoints, [2 * z_sorted[-1] - midpoints[-1]]])
-    edges = np.empty((z_um.size, 2))
-    edges[order, 0] = lower
-    edges[order, 1] = upper
-    return edges
-
-
-# --------------------------------------------------------------------------
-# configuration -> KernelApprox arguments
-# --------------------------------------------------------------------------
 
 
 def _check_pathway(kernel_config: Mapping[str, Any], post: str, pre: str) -> None:
@@ -795,119 +737,3 @@ def compute_kernel(
         f", max|CDM_z| = {np.abs(result['CDM'][2]).max():.3g} nA*um" if "CDM" in result else "",
     )
     return result
-
-
-# --------------------------------------------------------------------------
-# files
-# --------------------------------------------------------------------------
-
-
-def kernel_dataset_content(kernel: Mapping[str, np.ndarray]) -> dict[str, Dataset]:
-    """Datasets with units for :func:`lfpflow.io.write_h5`.
-
-    Parameters
-    ----------
-    kernel : Mapping
-        Result of :func:`compute_kernel`.
-
-    Returns
-    -------
-    dict
-        Name -> :class:`lfpflow.io.Dataset` with ``units`` and ``dims``; the
-        ``CSD`` dataset also carries ``slab_edges_um`` (n_contacts x 2).
-    """
-    for name in ("LFP", "tau_ms", "z_um"):
-        if name not in kernel:
-            raise ValueError(f"kernel has no {name!r} array")
-    content: dict[str, Dataset] = {}
-    for name, (units, dims) in KERNEL_DATASETS.items():
-        if name not in kernel:
-            continue
-        attrs: dict[str, Any] = {"dims": dims}
-        if name == "CSD":
-            attrs["slab_edges_um"] = csd_slab_edges_um(kernel["z_um"])
-        content[name] = Dataset(np.asarray(kernel[name], dtype=float), units, **attrs)
-    return content
-
-
-def write_kernel(
-    path: str | os.PathLike,
-    kernel: Mapping[str, np.ndarray],
-    *,
-    config: Mapping[str, Any],
-    post: str,
-    pre: str,
-) -> None:
-    """Write one kernel to ``kernels/<post>_<pre>.h5`` (atomically).
-
-    Parameters
-    ----------
-    path : path-like
-        Destination file.
-    kernel : Mapping
-        Result of :func:`compute_kernel`.
-    config : Mapping
-        Full resolved configuration (for provenance; its ``kernels`` section
-        is hashed into ``kernel_config_sha256``).
-    post, pre : str
-        Postsynaptic and presynaptic population.
-
-    Notes
-    -----
-    Root attributes: :func:`lfpflow.io.provenance` plus ``post``, ``pre``,
-    ``synapse_type``, ``g_eff``, ``kernel_config_sha256`` and ``dt_ms`` (the
-    lag step, which the kernels section does not contain).
-    """
-    kernel_config = config["kernels"]
-    lags = np.asarray(kernel["tau_ms"], dtype=float)
-    attrs = provenance(
-        config,
-        post=post,
-        pre=pre,
-        synapse_type=str(kernel_config["synapse_type"]),
-        g_eff=bool(kernel_config["g_eff"]),
-        kernel_config_sha256=config_sha256(kernel_config),
-        dt_ms=float(lags[1] - lags[0]) if lags.size > 1 else float("nan"),
-    )
-    write_h5(path, kernel_dataset_content(kernel), attrs=attrs)
-
-
-def load_kernels(
-    paths: Iterable[str | os.PathLike],
-) -> dict[tuple[str, str], dict[str, Any]]:
-    """Read kernel files written by :func:`write_kernel`.
-
-    Parameters
-    ----------
-    paths : iterable of path-like
-        Kernel files.
-
-    Returns
-    -------
-    dict
-        ``(post, pre)`` -> ``{"LFP", "CDM"?, "CSD"?, "tau_ms", "z_um"}`` arrays
-        plus ``"attrs"`` (root attributes) and ``"units"`` (dataset -> units).
-
-    Raises
-    ------
-    ValueError
-        If two files hold the same pathway or the files' lags differ (their
-        kernels could not be summed).
-    """
-    kernels: dict[tuple[str, str], dict[str, Any]] = {}
-    reference_lags: np.ndarray | None = None
-    for path in paths:
-        data = read_h5(path)
-        attrs = data["attrs"]
-        key = (str(attrs["post"]), str(attrs["pre"]))
-        if key in kernels:
-            raise ValueError(f"pathway {pathway_key(*key)} appears twice (second: {path})")
-        entry: dict[str, Any] = {name: data[name] for name in KERNEL_DATASETS if name in data}
-        if reference_lags is None:
-            reference_lags = entry["tau_ms"]
-        elif not np.array_equal(reference_lags, entry["tau_ms"]):
-            raise ValueError(f"{path}: lags tau_ms differ from those of the other kernel files")
-        entry["attrs"] = attrs
-        entry["units"] = data["units"]
-        kernels[key] = entry
-    return kernels
