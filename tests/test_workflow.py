@@ -217,7 +217,7 @@ def test_tiny_outputs_follow_the_contract(tiny_run):
 def test_changing_only_the_drive_schedules_no_kernel_job(tiny_run):
     project, _ = tiny_run
     config = yaml.safe_load((project / "config" / "tiny.yaml").read_text())
-    config["network"]["drive"]["nu_ext_Hz"] = 35.0
+    config.setdefault("network", {}).setdefault("drive", {})["nu_ext_Hz"] = 35.0
     (project / "drive.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(project, "-n", "--cores", "2", "--configfile", "drive.yaml", timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
