@@ -99,6 +99,11 @@ BAD_CONFIGS = [
     ("kernels.multapses.E:E.max", 120, ["kernels.multapses.E:E.max", "maximum"]),
     ("kernels.cell.Vrest_mV", float("nan"), ["kernels.cell.Vrest_mV", "finite"]),
     ("network.connections.0.weight_pA", float("inf"), ["connections[0].weight_pA", "finite"]),
+    (
+        "v1.simple_complex.modulation_map.alpha_max",
+        0.0,
+        ["v1.simple_complex.modulation_map.alpha_max", "alpha_min"],
+    ),
     ("neurons.models.lif2", {}, ["neurons.models.lif2", "allowed values"]),
     ("neurons.gwn_dt_ms", 0.3, ["neurons.gwn_dt_ms", "multiple"]),
     ("neurons.models.lif", {"params": {"g_Na": 1.0}}, ["neurons.models.lif.params.g_Na"]),

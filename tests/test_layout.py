@@ -21,7 +21,13 @@ ALLOWED = {
 }
 
 #: lfpflow subpackage -> the lfpflow modules the V1 model may use.
-V1_MAY_IMPORT = ("lfpflow.v1", "lfpflow.io", "lfpflow.logs", "lfpflow.config.schema")
+V1_MAY_IMPORT = (
+    "lfpflow.v1",
+    "lfpflow.io",
+    "lfpflow.logs",
+    "lfpflow.config.schema",
+    "lfpflow.config.checks",
+)
 
 
 def _imports(path: Path) -> set[str]:

@@ -499,6 +499,26 @@ def check_groundtruth(config: Mapping[str, Any]) -> Problems:
     return problems + _groundtruth_scale_problems(config)
 
 
+def check_v1(config: Mapping[str, Any]) -> Problems:
+    """V1 model: the modulation map's ranges are increasing."""
+    key = "v1.simple_complex.modulation_map"
+    mm = config["v1"]["simple_complex"]["modulation_map"]
+    problems: Problems = []
+    _require(
+        mm["log2_lambda_max"] > mm["log2_lambda_min"],
+        f"{key}.log2_lambda_max",
+        f"must exceed log2_lambda_min ({mm['log2_lambda_max']!r} <= {mm['log2_lambda_min']!r})",
+        problems,
+    )
+    _require(
+        mm["alpha_max"] > mm["alpha_min"],
+        f"{key}.alpha_max",
+        f"must exceed alpha_min ({mm['alpha_max']!r} <= {mm['alpha_min']!r})",
+        problems,
+    )
+    return problems
+
+
 #: Checks in the order they run; a later one may assume the earlier passed.
 CHECKS: tuple[Callable[[Mapping[str, Any]], Problems], ...] = (
     check_finite,
@@ -510,6 +530,7 @@ CHECKS: tuple[Callable[[Mapping[str, Any]], Problems], ...] = (
     check_forward,
     check_analysis,
     check_neurons,
+    check_v1,
     check_groundtruth,
 )
 

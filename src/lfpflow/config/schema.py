@@ -208,6 +208,32 @@ def drop_nulls(value: Any) -> Any:
     return value
 
 
+def normalise_numbers(value: Any, schema: Mapping[str, Any]) -> Any:
+    """``value`` with numbers typed as its schema says (a new object).
+
+    ``number`` keys become ``float`` (``10`` -> ``10.0``) and ``integer`` keys
+    ``int`` (``100.0`` -> ``100``), so that results (dataset dtypes, the
+    configuration hash) do not depend on how a number was written.
+    """
+    kind = schema.get("type")
+    if isinstance(value, bool):
+        return value
+    if kind == "number" and isinstance(value, int):
+        return float(value)
+    if kind == "integer" and isinstance(value, float):
+        return int(value)
+    if kind == "object" and isinstance(value, dict):
+        properties = schema.get("properties", {})
+        return {
+            key: normalise_numbers(item, properties[key]) if key in properties else item
+            for key, item in value.items()
+        }
+    if kind == "array" and isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return [normalise_numbers(item, schema["items"]) for item in value]
+    return value
+
+
+
 def resolve_section(section: str, value: Mapping[str, Any] | None) -> dict[str, Any]:
     """One top-level section validated against its schema, defaults filled in.
 
@@ -242,4 +268,4 @@ def resolve_section(section: str, value: Mapping[str, Any] | None) -> dict[str, 
     instance = {section: drop_nulls(copy.deepcopy(dict(value or {})))}
     instance = coerce_text_values(instance, root, root)
     validate_schema(instance, root)
-    return instance[section]
+    return normalise_numbers(instance[section], sub)

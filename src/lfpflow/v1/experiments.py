@@ -37,7 +37,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lfpflow import io
-from lfpflow.config.schema import ConfigError, load_schema, resolve_section
+from lfpflow.config.checks import check_v1
+from lfpflow.config.schema import ConfigError, resolve_section
 from lfpflow.v1 import EXPERIMENTS, FIGURES, analysis, model, stimuli
 from lfpflow.v1 import data as v1_data
 
@@ -47,53 +48,6 @@ log = logging.getLogger(__name__)
 # ---------------------------------------------------------------------------
 # Configuration
 # ---------------------------------------------------------------------------
-
-
-def _normalise_numbers(value: Any, schema: Mapping[str, Any]) -> Any:
-    """``value`` with numbers typed as its schema says (a new object).
-
-    ``number`` keys become ``float`` (``10`` -> ``10.0``) and ``integer`` keys
-    ``int`` (``100.0`` -> ``100``), so that results (dataset dtypes, the
-    configuration hash) do not depend on how a number was written.
-    """
-    kind = schema.get("type")
-    if isinstance(value, bool):
-        return value
-    if kind == "number" and isinstance(value, int):
-        return float(value)
-    if kind == "integer" and isinstance(value, float):
-        return int(value)
-    if kind == "object" and isinstance(value, dict):
-        properties = schema.get("properties", {})
-        return {
-            key: _normalise_numbers(item, properties[key]) if key in properties else item
-            for key, item in value.items()
-        }
-    if kind == "array" and isinstance(value, list) and isinstance(schema.get("items"), Mapping):
-        return [_normalise_numbers(item, schema["items"]) for item in value]
-    return value
-
-
-def _check_ranges(resolved: Mapping[str, Any]) -> None:
-    """The relations between keys that the schema cannot express.
-
-    Raises
-    ------
-    lfpflow.config.schema.ConfigError
-        Naming the key (``v1.simple_complex.modulation_map.<key>``).
-    """
-    key = "v1.simple_complex.modulation_map"
-    mm = resolved["simple_complex"]["modulation_map"]
-    if mm["log2_lambda_max"] <= mm["log2_lambda_min"]:
-        raise ConfigError(
-            f"config key '{key}.log2_lambda_max': must exceed log2_lambda_min "
-            f"({mm['log2_lambda_max']!r} <= {mm['log2_lambda_min']!r})"
-        )
-    if mm["alpha_max"] <= mm["alpha_min"]:
-        raise ConfigError(
-            f"config key '{key}.alpha_max': must exceed alpha_min "
-            f"({mm['alpha_max']!r} <= {mm['alpha_min']!r})"
-        )
 
 
 def resolve_config(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -118,8 +72,9 @@ def resolve_config(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
         key (``v1.a.b``).
     """
     resolved = resolve_section("v1", config)
-    resolved = _normalise_numbers(resolved, load_schema()["properties"]["v1"])
-    _check_ranges(resolved)
+    problems = check_v1({"v1": resolved})
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     return resolved
 
 
