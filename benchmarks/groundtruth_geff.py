@@ -25,7 +25,7 @@ from lfpflow import io
 from lfpflow.config import load_yaml, resolve_config, stage_config
 from lfpflow.multicompartment.groundtruth import groundtruth_kernel_config
 from lfpflow.multicompartment.kernels import compute_kernel
-from lfpflow.signals.analysis import mean_rate_hz
+from lfpflow.signals.analysis import mean_rates_Hz
 from lfpflow.signals.comparison import compare_all
 from lfpflow.signals.forward import compute_signals
 from lfpflow.signals.rates import population_rates
@@ -38,12 +38,7 @@ def main(run_dir: Path, config_file: Path) -> None:
     dt = config["simulation"]["dt_ms"]
     spikes = read_spikes(run_dir / "spikes.h5")
     sizes = spikes.population_sizes
-    measured = {
-        name: mean_rate_hz(
-            times, sizes[name], t_start_ms=gt["transient_ms"], t_stop_ms=gt["tstop_ms"]
-        )
-        for name, times in spikes.times_ms.items()
-    }
+    measured = mean_rates_Hz(spikes, t_start_ms=gt["transient_ms"], t_stop_ms=gt["tstop_ms"])
     truth = io.read_h5(run_dir / "signals.h5")
     attrs = truth["attrs"]  # network description and measured potentials of the MC run
     t_ms, counts = population_rates(spikes.times_ms, tstop_ms=gt["tstop_ms"], dt_ms=dt)

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from lfpflow.signals.analysis import cv_isi, mean_rate_hz, power_spectrum, spectral_summary
+from lfpflow.signals.analysis import (
+    cv_isi,
+    mean_rate_hz,
+    mean_rates_Hz,
+    power_spectrum,
+    spectral_summary,
+)
+from lfpflow.signals.spikes import NetworkSpikes
 
 
 def test_regular_spike_trains_have_zero_cv_and_known_rate():
@@ -40,3 +48,24 @@ def test_spectral_peak_and_power_of_a_sinusoid():
     assert summary["peak_frequency_Hz"] == [40.0, 7.0]
     # power = variance = amplitude^2 / 2
     np.testing.assert_allclose(summary["power"], [amplitude**2 / 2, 0.5], rtol=0.02)
+
+
+def test_mean_rates_of_every_population_count_spikes_in_the_half_open_window():
+    spikes = NetworkSpikes(
+        # E: 3 spikes in [100, 300) (the one at 300 ms and those before 100 ms do not count)
+        # I: 1 spike; X: silent
+        times_ms={
+            "E": np.array([50.0, 99.9, 100.0, 150.0, 299.9, 300.0]),
+            "I": np.array([10.0, 200.0]),
+            "X": np.array([]),
+        },
+        senders={"E": np.array([0, 1, 2, 3, 0, 1]), "I": np.array([0, 1]), "X": np.array([])},
+        population_sizes={"E": 6, "I": 2, "X": 3},
+        tstop_ms=400.0,
+        dt_ms=0.1,
+        n_vp=1,
+    )
+    rates = mean_rates_Hz(spikes, t_start_ms=100.0, t_stop_ms=300.0)
+    assert list(rates) == ["E", "I", "X"]
+    # spikes / neurons / 0.2 s
+    assert rates == pytest.approx({"E": 3 / 6 / 0.2, "I": 1 / 2 / 0.2, "X": 0.0}, rel=1e-12)

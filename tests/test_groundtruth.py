@@ -21,6 +21,7 @@ import yaml
 
 from lfpflow.config import ConfigError, kernel_description, load_yaml, resolve_config, stage_config
 from lfpflow.multicompartment import cells, groundtruth, kernels
+from lfpflow.signals.spikes import NetworkSpikes, write_spikes
 
 REPO = Path(__file__).resolve().parents[1]
 MOD_DIR = REPO / "mod"
@@ -184,6 +185,93 @@ def test_groundtruth_kernel_config_sets_the_linearisation_potential(tiny_config:
     scaled = groundtruth.groundtruth_kernel_config(kcfg, 0.5, vrest_mV=-68.25)
     assert scaled["cell"]["Vrest_mV"] == -68.25
     assert kcfg["cell"]["Vrest_mV"] == -65.0
+
+
+def test_pathway_kernel_config_reads_measured_rates_and_potential(tmp_path: Path) -> None:
+    config = _tiny_config(g_eff_rates="measured", kernel_vrest="measured", scale=0.5)
+    spikes = NetworkSpikes(
+        # window [20, 100) ms: E 2 spikes on 4 cells, I 3 spikes on 2 cells (over 0.08 s)
+        times_ms={"E": np.array([10.0, 20.0, 99.0, 100.0]), "I": np.array([30.0, 40.0, 50.0])},
+        senders={"E": np.array([0, 1, 2, 3]), "I": np.array([0, 1, 0])},
+        population_sizes={"E": 4, "I": 2},
+        tstop_ms=100.0,
+        dt_ms=config["simulation"]["dt_ms"],
+        n_vp=1,
+    )
+    write_spikes(tmp_path / "spikes.h5", spikes, config=config)
+    potentials = {"E:E": -57.5, "E:I": -61.25, "I:E": -59.0, "I:I": -60.0}
+    with h5py.File(tmp_path / "truth.h5", "w") as h5:
+        h5.attrs["linearisation_potential_mV"] = json.dumps(potentials)
+    paths = {"spikes_path": tmp_path / "spikes.h5", "truth_path": tmp_path / "truth.h5"}
+    kcfg = groundtruth.pathway_kernel_config(config, post="E", pre="I", **paths)
+    assert kcfg["presynaptic_rates_Hz"] == pytest.approx({"E": 2 / 4 / 0.08, "I": 3 / 2 / 0.08})
+    assert kcfg["cell"]["Vrest_mV"] == -61.25
+    assert kcfg["populations"]["E"]["size"] == round(
+        config["kernels"]["populations"]["E"]["size"] / 2
+    )
+    # configured values: neither file is read
+    config = _tiny_config(g_eff_rates="config", kernel_vrest="config", scale=0.5)
+    missing = {"spikes_path": tmp_path / "none.h5", "truth_path": tmp_path / "none.h5"}
+    kcfg = groundtruth.pathway_kernel_config(config, post="E", pre="I", **missing)
+    assert kcfg["presynaptic_rates_Hz"] == config["kernels"]["presynaptic_rates_Hz"]
+    assert kcfg["cell"]["Vrest_mV"] == config["kernels"]["cell"]["Vrest_mV"]
+
+
+def test_groundtruth_signals_and_attrs_of_a_result() -> None:
+    config = _tiny_config()
+    rng = np.random.default_rng(1)
+    n = 50
+    parts = {
+        name: {"LFP": rng.normal(size=(13, n)), "CDM": rng.normal(size=(3, n))}
+        for name in ("E", "I")
+    }
+    section = np.array(["soma", "apic", "dend"])
+    mean_v = {
+        name: {
+            "v_mV": np.array([-70.0, -60.0, -65.0]),
+            "soma_v_mV": np.array([-70.0, -66.0]),
+            "z_rel_um": np.array([0.0, 300.0, -100.0]),
+            "area_um2": np.ones(3),
+            "section": section,
+        }
+        for name in ("E", "I")
+    }
+    result = {
+        "t_ms": np.arange(n) * 0.1,
+        "LFP": parts["E"]["LFP"] + parts["I"]["LFP"],
+        "CDM": parts["E"]["CDM"] + parts["I"]["CDM"],
+        "contributions": parts,
+        "network": {
+            "scale": 0.1,
+            "sizes": {"E": 40, "I": 10},
+            "connection_probability": {"E:E": 0.5},
+            "in_degree": {"E:E": 20.0},
+            "n_connections": {"E:E": 800},
+            "n_synapses": {"E:E": 2400},
+            "n_threads": 2,
+            "mpi_ranks": 1,
+            "tstop_ms": 5.0,
+            "dt_ms": 0.1,
+            "celsius_degC": 6.3,
+        },
+        "timings_s": {"build": 1.0, "simulate": 2.0},
+        "max_relative_current_sum": 1e-13,
+        "mean_v": mean_v,
+    }
+    signals = groundtruth.groundtruth_signals(result, config["forward"])
+    contributions = signals["contributions"]
+    assert set(contributions) == {"E", "I"}
+    # the head model is linear: the EEG of the whole network is the sum of its parts
+    np.testing.assert_allclose(
+        contributions["E"]["EEG"] + contributions["I"]["EEG"], signals["EEG"], atol=1e-9
+    )
+    assert signals["EEG"].shape == (len(signals["electrodes_um"]), n)
+    attrs = groundtruth.groundtruth_attrs(result, config["kernels"])
+    assert attrs["timing_simulate_s"] == 2.0 and attrs["population_sizes"] == {"E": 40, "I": 10}
+    assert attrs["mean_soma_potential_mV"] == {"E": -68.0, "I": -68.0}
+    assert set(attrs["linearisation_potential_mV"]) == set(
+        config["kernels"]["connection_probability"]
+    )
 
 
 def test_importing_groundtruth_loads_no_simulator() -> None:

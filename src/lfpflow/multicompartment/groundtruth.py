@@ -65,7 +65,10 @@ from typing import Any
 
 import numpy as np
 
-from lfpflow.signals.spikes import NetworkSpikes
+from lfpflow.signals.analysis import mean_rates_Hz
+from lfpflow.signals.comparison import read_linearisation_potentials
+from lfpflow.signals.forward import write_signals
+from lfpflow.signals.spikes import NetworkSpikes, read_spikes, write_spikes
 
 log = logging.getLogger(__name__)
 
@@ -1183,6 +1186,230 @@ def network_attrs(network: Mapping[str, Any]) -> dict[str, Any]:
         "dt_ms": float(network["dt_ms"]),
         "soma_hh_celsius_degC": float(network["celsius_degC"]),
     }
+
+
+def groundtruth_signals(
+    result: Mapping[str, Any], forward_config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The signals of a :func:`simulate_groundtruth` result for :func:`write_signals`.
+
+    Parameters
+    ----------
+    result : Mapping
+        ``t_ms`` (ms), ``LFP`` (mV), ``CDM`` (nA*um) and ``contributions``
+        (population -> ``LFP``, ``CDM``).
+    forward_config : Mapping
+        ``forward:`` section (head model, MEG).
+
+    Returns
+    -------
+    dict
+        ``t_ms``, ``LFP``, ``CDM``, ``EEG`` (uV), ``MEG`` (fT, if enabled),
+        ``electrodes_um``, ``meg_sensors_um`` and ``contributions`` (population
+        -> ``LFP``, ``CDM``, ``EEG``, ``MEG``), see :func:`head_signals`.
+    """
+    signals = {"t_ms": result["t_ms"], "LFP": result["LFP"], "CDM": result["CDM"]}
+    signals.update(head_signals(result["CDM"], forward_config))
+    signals["contributions"] = {}
+    for name, part in result["contributions"].items():
+        head = head_signals(part["CDM"], forward_config)
+        signals["contributions"][name] = {
+            **part,
+            **{k: v for k, v in head.items() if k in ("EEG", "MEG")},
+        }
+    return signals
+
+
+def groundtruth_attrs(
+    result: Mapping[str, Any], kernel_config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Root attributes of ``groundtruth/signals.h5`` for a :func:`simulate_groundtruth` result.
+
+    Parameters
+    ----------
+    result : Mapping
+        A result recorded with ``record_mean_v=True``.
+    kernel_config : Mapping
+        ``kernels:`` section (synapse positions, for :func:`linearisation_potentials`).
+
+    Returns
+    -------
+    dict
+        :func:`network_attrs`, ``timing_<phase>_s`` (s), ``max_relative_current_sum``,
+        the time-averaged (after the transient) potentials (mV): ``mean_soma_potential_mV``
+        per population and ``linearisation_potential_mV`` per pathway, where the
+        kernel puts its synapses (``groundtruth.kernel_vrest``).
+    """
+    attrs = network_attrs(result["network"])
+    attrs.update(
+        {f"timing_{k}_s": v for k, v in result["timings_s"].items()},
+        max_relative_current_sum=result["max_relative_current_sum"],
+        mean_soma_potential_mV={
+            name: float(part["soma_v_mV"].mean()) for name, part in result["mean_v"].items()
+        },
+        linearisation_potential_mV=linearisation_potentials(kernel_config, result["mean_v"]),
+    )
+    return attrs
+
+
+def simulate_groundtruth_to_files(
+    config: Mapping[str, Any],
+    *,
+    mechanisms_dir: Path,
+    morphology_dir: Path,
+    spikes_path: str | Path,
+    signals_path: str | Path,
+) -> dict[str, Any]:
+    """Simulate the MC network; write ``groundtruth/spikes.h5`` and ``groundtruth/signals.h5``.
+
+    ``spikes.h5`` has the :func:`lfpflow.signals.spikes.write_spikes` layout
+    (senders are indices within the population); ``signals.h5`` the
+    :func:`lfpflow.signals.forward.write_signals` layout (LFP mV, CDM nA*um,
+    EEG uV, MEG fT; ``contributions/<post>`` per postsynaptic population) with
+    :func:`groundtruth_attrs` as root attributes.
+
+    Parameters
+    ----------
+    config : Mapping
+        The validated ``stage_config(config, "groundtruth")``.
+    mechanisms_dir, morphology_dir : Path
+        Compiled NMODL mechanisms; folder of the morphologies.
+    spikes_path, signals_path : path-like
+        Output files.
+
+    Returns
+    -------
+    dict
+        ``network`` (the result's description), ``timings_s`` (s),
+        ``max_relative_current_sum``, ``n_spikes`` (population -> count),
+        ``cost_core_s`` (simulate phase: core-seconds per cell per simulated
+        second) and ``attrs`` (the root attributes of ``signals.h5``).
+    """
+    result = simulate_groundtruth(
+        config, mechanisms_dir=mechanisms_dir, morphology_dir=morphology_dir, record_mean_v=True
+    )
+    attrs = groundtruth_attrs(result, config["kernels"])
+    write_spikes(spikes_path, network_spikes(result), config=config)
+    write_signals(
+        signals_path,
+        groundtruth_signals(result, config["forward"]),
+        config=config,
+        z_um=result["z_um"],
+        attrs=attrs,
+    )
+    net = result["network"]
+    cells = sum(net["sizes"].values())
+    return {
+        "network": net,
+        "timings_s": result["timings_s"],
+        "cost_core_s": result["timings_s"]["simulate"]
+        * net["n_threads"]
+        / cells
+        / (net["tstop_ms"] / 1000.0),
+        "max_relative_current_sum": result["max_relative_current_sum"],
+        "n_spikes": {name: int(data["times"].size) for name, data in result["spikes"].items()},
+        "attrs": attrs,
+    }
+
+
+def pathway_kernel_config(
+    config: Mapping[str, Any],
+    *,
+    post: str,
+    pre: str,
+    spikes_path: str | Path,
+    truth_path: str | Path,
+) -> dict[str, Any]:
+    """``kernels:`` section of pathway ``post:pre`` of the downscaled MC network.
+
+    :func:`groundtruth_kernel_config` with, for ``groundtruth.g_eff_rates:
+    measured``, the MC network's mean rates (Hz, between
+    ``groundtruth.transient_ms`` and ``tstop_ms``) for ``g_eff``, and for
+    ``groundtruth.kernel_vrest: measured``, the MC network's time-averaged
+    potential (mV) where the pathway's synapses are as linearisation point.
+
+    Parameters
+    ----------
+    config : Mapping
+        The validated ``stage_config(config, "groundtruth")``.
+    post, pre : str
+        Pathway.
+    spikes_path, truth_path : path-like
+        ``groundtruth/spikes.h5`` and ``groundtruth/signals.h5`` (root attribute
+        ``linearisation_potential_mV``); read only when needed.
+
+    Returns
+    -------
+    dict
+        The ``kernels:`` section for :func:`lfpflow.multicompartment.kernels.compute_kernel`.
+    """
+    gt = config["groundtruth"]
+    rates = None
+    if gt["g_eff_rates"] == "measured":
+        rates = mean_rates_Hz(
+            read_spikes(spikes_path), t_start_ms=gt["transient_ms"], t_stop_ms=gt["tstop_ms"]
+        )
+    vrest = None
+    if gt["kernel_vrest"] == "measured":
+        vrest = read_linearisation_potentials(truth_path)[f"{post}:{pre}"]
+    return groundtruth_kernel_config(config["kernels"], gt["scale"], rates, vrest_mV=vrest)
+
+
+def compute_groundtruth_kernel(
+    config: Mapping[str, Any],
+    *,
+    post: str,
+    pre: str,
+    spikes_path: str | Path,
+    truth_path: str | Path,
+    mechanisms_dir: Path,
+    morphology_dir: Path,
+    output_path: str | Path,
+) -> dict[str, Any]:
+    """Kernel of pathway ``post:pre`` of the downscaled MC network; writes its kernel file.
+
+    The kernel (:func:`lfpflow.multicompartment.kernels.compute_kernel`, LFP mV,
+    CDM nA*um per spike, lags ms) of :func:`pathway_kernel_config`, written by
+    :func:`lfpflow.signals.kernel_files.write_kernel` with that ``kernels:``
+    section in its configuration.
+
+    Parameters
+    ----------
+    config : Mapping
+        The validated ``stage_config(config, "groundtruth")`` (``simulation.dt_ms``).
+    post, pre : str
+        Pathway.
+    spikes_path, truth_path : path-like
+        ``groundtruth/spikes.h5`` and ``groundtruth/signals.h5``.
+    mechanisms_dir, morphology_dir : Path
+        Compiled NMODL mechanisms; folder of the morphologies.
+    output_path : path-like
+        ``groundtruth/kernels/<post>_<pre>.h5``.
+
+    Returns
+    -------
+    dict
+        The ``kernels:`` section used (``presynaptic_rates_Hz`` in Hz,
+        ``cell.Vrest_mV`` in mV).
+    """
+    from lfpflow.multicompartment.kernels import compute_kernel
+    from lfpflow.signals.kernel_files import write_kernel
+
+    kernel_config = pathway_kernel_config(
+        config, post=post, pre=pre, spikes_path=spikes_path, truth_path=truth_path
+    )
+    kernel = compute_kernel(
+        kernel_config,
+        post=post,
+        pre=pre,
+        dt_ms=config["simulation"]["dt_ms"],
+        mechanisms_dir=mechanisms_dir,
+        morphology_dir=morphology_dir,
+    )
+    write_kernel(
+        output_path, kernel, config=dict(config, kernels=kernel_config), post=post, pre=pre
+    )
+    return kernel_config
 
 
 def safe_fraction(numerator: float, denominator: float) -> float:

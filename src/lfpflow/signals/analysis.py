@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 from scipy import signal as sps
 
+from lfpflow.signals.spikes import NetworkSpikes
+
 
 def mean_rate_hz(
     spike_times_ms: np.ndarray, population_size: int, *, t_start_ms: float, t_stop_ms: float
@@ -30,6 +32,34 @@ def mean_rate_hz(
     times = np.asarray(spike_times_ms)
     n_spikes = np.count_nonzero((times >= t_start_ms) & (times < t_stop_ms))
     return float(n_spikes / population_size / ((t_stop_ms - t_start_ms) * 1e-3))
+
+
+def mean_rates_Hz(
+    spikes: NetworkSpikes, *, t_start_ms: float, t_stop_ms: float
+) -> dict[str, float]:
+    """Mean firing rate per neuron (Hz) of every population in [t_start, t_stop).
+
+    Parameters
+    ----------
+    spikes : NetworkSpikes
+        Spike times (ms) and sizes of the populations.
+    t_start_ms, t_stop_ms : float
+        Analysis window (ms).
+
+    Returns
+    -------
+    dict
+        Population -> :func:`mean_rate_hz` (Hz), in the order of ``spikes.times_ms``.
+    """
+    return {
+        name: mean_rate_hz(
+            times,
+            spikes.population_sizes[name],
+            t_start_ms=t_start_ms,
+            t_stop_ms=t_stop_ms,
+        )
+        for name, times in spikes.times_ms.items()
+    }
 
 
 def cv_isi(
