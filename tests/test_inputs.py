@@ -70,113 +70,76 @@ def test_ou_refuses_arrays_beyond_the_memory_guard():
         )
 
 
-# ------------------------------------------------------- NEST devices (recorded)
+# ---------------------------------------------------------- NEST devices (real)
 
 
-class _Nodes:
-    """Stand-in for a NEST NodeCollection: node ids, indexing, iteration, set()."""
+@pytest.fixture
+def nest():
+    from lfpflow.pointneuron.network import _import_nest
 
-    def __init__(self, nest: _RecordingNest, ids: list[int]) -> None:
-        self.nest, self.ids = nest, ids
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __iter__(self):
-        return (_Nodes(self.nest, [i]) for i in self.ids)
-
-    def __getitem__(self, index: list[int]) -> _Nodes:
-        return _Nodes(self.nest, [self.ids[i] for i in index])
-
-    def set(self, **params) -> None:
-        self.nest.calls.append(("set", self.ids, params))
+    nest = _import_nest()
+    nest.ResetKernel()
+    nest.SetKernelStatus({"total_num_virtual_procs": 1, "resolution": 0.125, "rng_seed": 1})
+    return nest
 
 
-class _RecordingNest:
-    """Stand-in for the nest module that records Create and Connect calls."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-        self._next = 100
-
-    def nodes(self, n: int) -> _Nodes:
-        self._next += n
-        return _Nodes(self, list(range(self._next - n, self._next)))
-
-    def Create(self, model, n=1, params=None):  # NEST's capitalised name
-        nodes = self.nodes(n)
-        self.calls.append(("Create", model, n, params))
-        return nodes
-
-    def Connect(self, pre, post, conn_spec=None, syn_spec=None):  # NEST's capitalised name
-        self.calls.append(("Connect", pre.ids, post.ids, conn_spec, syn_spec))
+def _passive_lif(nest, n: int):
+    model = CATALOGUE["lif"]
+    params = model.nest_status(model.resolved_params({"V_th": 1.0e6}))  # never fires
+    return model, nest.Create(model.nest_model, n, params=params)
 
 
-def _connect(protocol: dict, model: str = "lif", *, n: int = 4):
-    nest = _RecordingNest()
-    population = nest.nodes(n)
-    created = connect_protocol(
-        nest,
-        protocol,
-        population,
-        model=CATALOGUE[model],
-        dt_ms=0.125,
-        tstop_ms=100.0,
-        rng=np.random.default_rng(0),
-    )
-    return nest.calls, created, population.ids
-
-
-def test_poisson_sums_its_trains_and_picks_the_receptor_by_sign():
-    calls, created, ids = _connect(
-        {"type": "poisson", "rate_Hz": 5.0, "n_inputs": 80, "weight_pA": -20.0, "stop_ms": 50.0},
-        "glif2",
-    )
-    assert calls[0] == (
-        "Create",
-        "poisson_generator",
-        1,
-        {"rate": 400.0, "start": 0.0, "stop": 50.0},
-    )
-    receptor = CATALOGUE["glif2"].receptors["inhibitory"]
-    syn_spec = {"weight": -20.0, "delay": 0.125, "receptor_type": receptor}
-    assert calls[1] == ("Connect", created["devices"].ids, ids, "all_to_all", syn_spec)
-    with pytest.raises(ValueError, match="weight_nS"):
-        _connect({"type": "poisson", "rate_Hz": 5.0, "weight_pA": 1.0}, "izhikevich_rs")
-
-
-def test_dc_and_white_noise_reach_the_chosen_neurons_one_step_late():
-    calls, _, ids = _connect({"type": "dc", "amplitude_pA": 300.0, "neurons": [2, 0]})
-    assert calls[0] == (
-        "Create",
-        "dc_generator",
-        1,
-        {"amplitude": 300.0, "start": 0.0, "stop": 101.0},
-    )
-    assert calls[1][2] == [ids[0], ids[2]] and calls[1][4] == {"delay": 0.125}
-    calls, _, _ = _connect({"type": "white_noise", "sd_pA": 50.0, "start_ms": 10.0})
-    params = {"mean": 0.0, "std": 50.0, "dt": 0.125, "start": 10.0, "stop": 101.0}
-    assert calls[0] == ("Create", "noise_generator", 1, params)
-    with pytest.raises(ValueError, match="multiple of the resolution"):
-        _connect({"type": "white_noise", "sd_pA": 50.0, "dt_ms": 0.3})
+def _membrane_traces(nest, neurons, tstop_ms: float) -> np.ndarray:
+    multimeter = nest.Create("multimeter", params={"interval": 0.125, "record_from": ["V_m"]})
+    nest.Connect(multimeter, neurons)
+    nest.Simulate(tstop_ms)
+    events = multimeter.get("events")
+    order = np.lexsort((events["times"], events["senders"]))
+    return np.asarray(events["V_m"])[order].reshape(len(neurons), -1)
 
 
 @pytest.mark.parametrize("shared", [False, True])
-def test_ou_injects_one_process_per_neuron_or_one_shared(shared):
-    protocol = {"type": "ou", "tau_ms": 5.0, "mean_pA": 10.0, "sd_pA": 20.0, "shared": shared}
-    calls, created, ids = _connect(protocol, n=3)
-    n_processes = 1 if shared else 3
-    steps = int(round((100.0 - 0.125) / 0.125))  # from one step (times must be > 0) to tstop
-    assert created["ou_pA"].shape == (n_processes, steps)
-    assert calls[0] == ("Create", "step_current_generator", n_processes, None)
-    sets = [call for call in calls if call[0] == "set"]
-    assert len(sets) == n_processes
-    np.testing.assert_array_equal(sets[-1][2]["amplitude_values"], created["ou_pA"][-1])
-    assert sets[0][2]["amplitude_times"][0] == 0.125
-    rule = "all_to_all" if shared else "one_to_one"
-    assert calls[-1] == ("Connect", created["devices"].ids, ids, rule, {"delay": 0.125})
+def test_ou_is_one_process_per_neuron_or_one_shared_by_all(nest, shared):
+    model, neurons = _passive_lif(nest, 3)
+    protocol = {"type": "ou", "tau_ms": 5.0, "mean_pA": 100.0, "sd_pA": 200.0, "shared": shared}
+    created = connect_protocol(
+        nest,
+        protocol,
+        neurons,
+        model=model,
+        dt_ms=0.125,
+        tstop_ms=100.0,
+        rng=protocol_rng(1, "E", 0),
+    )
+    assert created["ou_pA"].shape[0] == (1 if shared else 3)
+    v = _membrane_traces(nest, neurons, 100.0)
+    assert np.ptp(v[0]) > 1.0, "the current must move the membrane"
+    identical = [np.array_equal(v[0], v[i]) for i in (1, 2)]
+    assert identical == [shared, shared]
+
+
+def test_a_poisson_input_in_other_units_than_the_model_is_refused_before_nest():
+    model = CATALOGUE["izhikevich_rs"]
+    with pytest.raises(ValueError, match="weight_nS"):
+        connect_protocol(
+            None,
+            {"type": "poisson", "rate_Hz": 5.0, "weight_pA": 1.0},
+            None,
+            model=model,
+            dt_ms=0.125,
+            tstop_ms=100.0,
+            rng=np.random.default_rng(0),
+        )
 
 
 def test_unknown_protocol_type_is_refused():
     with pytest.raises(ValueError, match="allowed values: poisson, dc, white_noise, ou"):
-        _connect({"type": "ramp"})
+        connect_protocol(
+            None,
+            {"type": "ramp"},
+            None,
+            model=CATALOGUE["lif"],
+            dt_ms=0.125,
+            tstop_ms=100.0,
+            rng=np.random.default_rng(0),
+        )

@@ -35,6 +35,12 @@ def _is_power_of_two_ms(dt_ms: float) -> bool:
     return exponent == round(exponent) and exponent <= 0
 
 
+def _on_grid(duration_ms: float, step_ms: float) -> bool:
+    """Whether ``duration_ms`` is a whole number (>= 1) of ``step_ms``."""
+    steps = duration_ms / step_ms
+    return steps >= 1 - 1e-9 and abs(steps - round(steps)) <= 1e-9
+
+
 def _names(names: Any) -> str:
     return ", ".join(names)
 
@@ -195,9 +201,8 @@ def _protocol_problems(
         problems,
     )
     if protocol["type"] == "white_noise" and "dt_ms" in protocol:
-        ratio = protocol["dt_ms"] / sim["dt_ms"]
         _require(
-            abs(ratio - round(ratio)) < 1e-9,
+            _on_grid(protocol["dt_ms"], sim["dt_ms"]),
             f"{key}.dt_ms",
             f"{protocol['dt_ms']} must be a multiple of simulation.dt_ms ({sim['dt_ms']})",
             problems,
@@ -309,9 +314,8 @@ def check_kernels(config: Mapping[str, Any]) -> Problems:
         f"{kernels['tau_ms']} ms is shorter than 10 time steps",
         problems,
     )
-    steps = kernels["tau_ms"] / dt_ms
     _require(
-        abs(steps - round(steps)) <= 1e-9,
+        _on_grid(kernels["tau_ms"], dt_ms),
         "kernels.tau_ms",
         f"{kernels['tau_ms']} must be a whole number of simulation.dt_ms ({dt_ms})",
         problems,
@@ -410,9 +414,8 @@ def check_neurons(config: Mapping[str, Any]) -> Problems:
         f"{dt} must be a power of two not above 1 (NEST's integer tics_per_ms = 1/dt_ms)",
         problems,
     )
-    ratio = float(cfg["gwn_dt_ms"]) / dt
     _require(
-        ratio >= 1 and abs(ratio - round(ratio)) < 1e-9,
+        _on_grid(float(cfg["gwn_dt_ms"]), dt),
         "neurons.gwn_dt_ms",
         f"{cfg['gwn_dt_ms']} must be a multiple of neurons.dt_ms ({dt})",
         problems,
@@ -474,9 +477,8 @@ def check_groundtruth(config: Mapping[str, Any]) -> Problems:
         f"{gt['transient_ms']} must be smaller than groundtruth.tstop_ms ({gt['tstop_ms']})",
         problems,
     )
-    steps = gt["tstop_ms"] / dt
     _require(
-        abs(steps - round(steps)) <= 1e-9,
+        _on_grid(gt["tstop_ms"], dt),
         "groundtruth.tstop_ms",
         f"{gt['tstop_ms']} must be a whole number of simulation.dt_ms ({dt})",
         problems,

@@ -66,8 +66,8 @@ from typing import Any
 import numpy as np
 
 from lfpflow.signals.analysis import mean_rates_Hz
-from lfpflow.signals.comparison import read_linearisation_potentials
 from lfpflow.signals.forward import write_signals
+from lfpflow.signals.groundtruth import read_linearisation_potentials
 from lfpflow.signals.spikes import NetworkSpikes, read_spikes, write_spikes
 
 log = logging.getLogger(__name__)
