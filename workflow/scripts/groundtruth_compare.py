@@ -1,10 +1,10 @@
 """Rule groundtruth_compare: R² and std ratio of prediction vs MC ground truth.
 
-Writes groundtruth/comparison.json (lfpflow.signals.comparison.write_groundtruth_comparison).
+Writes groundtruth/comparison.json (lfpflow.signals.groundtruth.write_groundtruth_comparison).
 """
 
 from lfpflow.logs import log_to
-from lfpflow.signals.comparison import write_groundtruth_comparison
+from lfpflow.signals.groundtruth import write_groundtruth_comparison
 
 log = log_to(snakemake.log[0], "groundtruth_compare")
 result = write_groundtruth_comparison(

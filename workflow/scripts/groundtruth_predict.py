@@ -1,10 +1,10 @@
 """Rule groundtruth_predict: kernel prediction from the MC network's own spikes.
 
-Writes groundtruth/predicted.h5 (lfpflow.signals.comparison.predict_groundtruth).
+Writes groundtruth/predicted.h5 (lfpflow.signals.groundtruth.predict_groundtruth).
 """
 
 from lfpflow.logs import log_to
-from lfpflow.signals.comparison import predict_groundtruth
+from lfpflow.signals.groundtruth import predict_groundtruth
 
 log = log_to(snakemake.log[0], "groundtruth_predict")
 prediction = predict_groundtruth(
