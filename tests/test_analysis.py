@@ -69,3 +69,43 @@ def test_mean_rates_of_every_population_count_spikes_in_the_half_open_window():
     assert list(rates) == ["E", "I", "X"]
     # spikes / neurons / 0.2 s
     assert rates == pytest.approx({"E": 3 / 6 / 0.2, "I": 1 / 2 / 0.2, "X": 0.0}, rel=1e-12)
+
+
+def _regular_spikes(rates_Hz: dict[str, float], tstop_ms: float, size: int = 10) -> NetworkSpikes:
+    """Each neuron of each population firing regularly at its rate over [0, tstop)."""
+    times, senders = {}, {}
+    for name, rate in rates_Hz.items():
+        train = np.arange(0.0, tstop_ms, 1000.0 / rate)
+        times[name] = np.tile(train, size)
+        senders[name] = np.repeat(np.arange(size), train.size)
+    return NetworkSpikes(times, senders, dict.fromkeys(rates_Hz, size), tstop_ms, 0.0625, 1)
+
+
+def test_summary_warns_when_the_network_rates_leave_the_kernels_assumptions(caplog):
+    from lfpflow.config import resolve_config, stage_config
+    from lfpflow.signals.analysis import RATE_MISMATCH_WARN, summarise
+
+    config = stage_config(resolve_config({}), "analysis")
+    tstop = config["simulation"]["tstop_ms"]
+    assumed = config["kernels"]["presynaptic_rates_Hz"]  # E 2.3 Hz, I 4.9 Hz by default
+    signals = {"t_ms": np.arange(round(tstop / 0.0625)) * 0.0625}
+    # E 25 % above its assumed rate, I within the threshold: one warning, about E
+    rates = {"E": 1.25 * assumed["E"], "I": (1 + RATE_MISMATCH_WARN / 2) * assumed["I"]}
+    with caplog.at_level("WARNING"):
+        summary = summarise(
+            spikes=_regular_spikes(rates, tstop), signals=signals, signal_units={}, config=config
+        )
+    measured = {name: entry["mean_rate_Hz"] for name, entry in summary["populations"].items()}
+    assert measured == pytest.approx(rates, rel=0.05)  # whole spikes in the 1.8 s window
+    difference = summary["populations"]["E"]["kernel_rate_relative_difference"]
+    assert difference == pytest.approx(measured["E"] / assumed["E"] - 1, rel=1e-12)
+    assert len(summary["warnings"]) == 1
+    assert "kernels.presynaptic_rates_Hz.E = 2.3 Hz" in summary["warnings"][0]
+    assert summary["warnings"][0] in caplog.text
+    matching = summarise(
+        spikes=_regular_spikes(dict(assumed), tstop),
+        signals=signals,
+        signal_units={},
+        config=config,
+    )
+    assert matching["warnings"] == []

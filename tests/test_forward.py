@@ -13,6 +13,15 @@ from lfpflow.signals.forward import (
     predict_signal,
 )
 
+#: Bin width of the test rates (ms); the kernels' lags are multiples of it.
+DT = 0.0625
+
+
+def step(kernels, dt_ms=DT):
+    """``dt_ms`` and ``lags_ms`` keywords matching the kernels' number of lags."""
+    n_lags = np.asarray(next(iter(kernels.values()))).shape[-1] if kernels else 1
+    return {"dt_ms": dt_ms, "lags_ms": (np.arange(n_lags) - n_lags // 2) * dt_ms}
+
 
 def direct_prediction(rates, kernels):
     """The definition: sum over pathways of np.convolve, aligned at lag 0."""
@@ -37,7 +46,7 @@ def test_impulse_response_is_the_kernel_at_lag_zero():
     kernel = np.arange(1.0, 3 * 11 + 1).reshape(3, 11)  # 5 lags each side
     rate = np.zeros(50)
     rate[20] = 1.0
-    out = predict_signal({"E": rate}, {("E", "E"): kernel})
+    out = predict_signal({"E": rate}, {("E", "E"): kernel}, **step({("E", "E"): kernel}))
     # lag 0 (column 5) lands on the spike's bin; lag k on bin 20 + k
     np.testing.assert_array_equal(out.shape, (3, 50))
     np.testing.assert_allclose(out[:, 15:26], kernel, atol=1e-12)
@@ -49,41 +58,47 @@ def test_impulse_near_edges_is_truncated_not_wrapped():
     kernel = np.ones((1, 7))
     rate = np.zeros(10)
     rate[0] = 1.0
-    out = predict_signal({"E": rate}, {("E", "E"): kernel})
+    out = predict_signal({"E": rate}, {("E", "E"): kernel}, **step({("E", "E"): kernel}))
     np.testing.assert_allclose(out[0], [1, 1, 1, 1, 0, 0, 0, 0, 0, 0], atol=1e-12)
 
 
 def test_equals_direct_sum_of_np_convolve(random_rates_and_kernels):
     rates, kernels = random_rates_and_kernels
     expected = direct_prediction(rates, kernels)
-    got = predict_signal(rates, kernels)
+    got = predict_signal(rates, kernels, **step(kernels))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
 
 
 def test_linearity_in_rates_and_kernels(random_rates_and_kernels):
     rates, kernels = random_rates_and_kernels
-    base = predict_signal(rates, kernels)
+    base = predict_signal(rates, kernels, **step(kernels))
     scaled_rates = {name: 2.5 * r for name, r in rates.items()}
-    np.testing.assert_allclose(predict_signal(scaled_rates, kernels), 2.5 * base, atol=1e-9)
+    np.testing.assert_allclose(
+        predict_signal(scaled_rates, kernels, **step(kernels)), 2.5 * base, atol=1e-9
+    )
     other = {k: np.roll(v, 3, axis=1) for k, v in kernels.items()}
     summed = {k: kernels[k] - 0.5 * other[k] for k in kernels}
     np.testing.assert_allclose(
-        predict_signal(rates, summed),
-        base - 0.5 * predict_signal(rates, other),
+        predict_signal(rates, summed, **step(summed)),
+        base - 0.5 * predict_signal(rates, other, **step(other)),
         atol=1e-9 * np.abs(base).max(),
     )
 
 
 def test_contributions_sum_to_total(random_rates_and_kernels):
     rates, kernels = random_rates_and_kernels
-    parts = predict_contributions(rates, kernels)
-    np.testing.assert_allclose(sum(parts.values()), predict_signal(rates, kernels), atol=1e-9)
+    parts = predict_contributions(rates, kernels, **step(kernels))
+    np.testing.assert_allclose(
+        sum(parts.values()), predict_signal(rates, kernels, **step(kernels)), atol=1e-9
+    )
 
 
 def test_single_pathway_equals_convolve_rate(random_rates_and_kernels):
     rates, kernels = random_rates_and_kernels
     np.testing.assert_allclose(
-        predict_signal(rates, {("I", "E"): kernels[("I", "E")]}),
+        predict_signal(
+            rates, {("I", "E"): kernels[("I", "E")]}, **step({("I", "E"): kernels[("I", "E")]})
+        ),
         convolve_rate(rates["E"], kernels[("I", "E")]),
     )
 
@@ -99,7 +114,7 @@ def test_single_pathway_equals_convolve_rate(random_rates_and_kernels):
 )
 def test_bad_kernels_are_rejected(kernels, message):
     with pytest.raises(ValueError, match=message):
-        predict_signal({"E": np.ones(20)}, kernels)
+        predict_signal({"E": np.ones(20)}, kernels, **step(kernels))
 
 
 HEAD = {
@@ -139,12 +154,16 @@ def test_eeg_of_radial_dipole_is_symmetric_and_largest_at_vertex():
 def test_compute_signals_eeg_is_linear_map_of_total_cdm(random_rates_and_kernels):
     rates, kernels = random_rates_and_kernels
     rng = np.random.default_rng(11)
+    lags = step(kernels)["lags_ms"]
     kernel_sets = {
-        key: {"LFP": lfp, "CDM": rng.normal(size=(3, 201))} for key, lfp in kernels.items()
+        key: {"LFP": lfp, "CDM": rng.normal(size=(3, 201)), "tau_ms": lags}
+        for key, lfp in kernels.items()
     }
-    t_ms = np.arange(4000) * 0.0625 + 0.03125
-    signals = compute_signals(t_ms, rates, kernel_sets, HEAD)
-    np.testing.assert_allclose(signals["LFP"], predict_signal(rates, kernels), atol=1e-9)
+    t_ms = np.arange(4000) * DT
+    signals = compute_signals(t_ms, rates, kernel_sets, HEAD, dt_ms=DT)
+    np.testing.assert_allclose(
+        signals["LFP"], predict_signal(rates, kernels, **step(kernels)), atol=1e-9
+    )
     eeg_expected, _ = eeg_from_cdm(signals["CDM"], HEAD)
     np.testing.assert_allclose(signals["EEG"], eeg_expected, rtol=1e-12, atol=1e-15)
     eeg_sum = sum(part["EEG"] for part in signals["contributions"].values())
@@ -165,11 +184,15 @@ def test_edge_cases_equal_the_direct_sum(n_lags, length, zero_before):
     rates = {"E": rng.poisson(2.0, length).astype(float), "I": rng.normal(size=length)}
     expected = direct_prediction(rates, kernels)
     scale = max(np.abs(expected).max(), 1.0)
-    np.testing.assert_allclose(predict_signal(rates, kernels), expected, atol=1e-12 * scale)
+    np.testing.assert_allclose(
+        predict_signal(rates, kernels, **step(kernels)), expected, atol=1e-12 * scale
+    )
 
 
 def test_all_zero_kernels_give_zero():
-    out = predict_signal({"E": np.ones(30)}, {("E", "E"): np.zeros((2, 9))})
+    out = predict_signal(
+        {"E": np.ones(30)}, {("E", "E"): np.zeros((2, 9))}, **step({("E", "E"): np.zeros((2, 9))})
+    )
     np.testing.assert_array_equal(out, np.zeros((2, 30)))
 
 
@@ -228,11 +251,13 @@ def test_tangential_column_eeg_equals_lfpy_on_the_rotated_cdm(random_rates_and_k
 
     rates, kernels = random_rates_and_kernels
     rng = np.random.default_rng(2)
+    lags = step(kernels)["lags_ms"]
     kernel_sets = {
-        key: {"LFP": lfp, "CDM": rng.normal(size=(3, 201))} for key, lfp in kernels.items()
+        key: {"LFP": lfp, "CDM": rng.normal(size=(3, 201)), "tau_ms": lags}
+        for key, lfp in kernels.items()
     }
     head = dict(HEAD, column_axis=[1.0, 0.0, 0.0])
-    signals = compute_signals(np.arange(4000) * 0.0625, rates, kernel_sets, head, MEG)
+    signals = compute_signals(np.arange(4000) * DT, rates, kernel_sets, head, MEG, dt_ms=DT)
     # the column's z axis points along head x: (x, y, z)_column -> (z, y, -x)_head
     cdm_head = np.vstack([signals["CDM"][2], signals["CDM"][1], -signals["CDM"][0]])
     reference = LFPy.FourSphereVolumeConductor(
@@ -247,3 +272,38 @@ def test_tangential_column_eeg_equals_lfpy_on_the_rotated_cdm(random_rates_and_k
     np.testing.assert_allclose(
         meg_sum, signals["MEG"], rtol=1e-9, atol=1e-9 * np.abs(signals["MEG"]).max()
     )
+
+
+def test_a_kernel_lag_step_other_than_the_bin_width_is_refused():
+    kernels = {("E", "E"): np.ones((2, 11))}
+    rates = {"E": np.ones(50)}
+    with pytest.raises(ValueError, match=r"lag step 0\.125.*bin width dt_ms = 0\.0625"):
+        predict_signal(rates, kernels, dt_ms=0.0625, lags_ms=step(kernels, 0.125)["lags_ms"])
+
+
+def test_lag_zero_off_the_centre_is_refused():
+    kernels = {("E", "E"): np.ones((2, 11))}
+    causal_lags = np.arange(11) * DT  # lag 0 in the first column, not the centre
+    with pytest.raises(ValueError, match=r"from 0 to 0\.625 ms.*lag 0 \(the spike time\)"):
+        predict_signal({"E": np.ones(50)}, kernels, dt_ms=DT, lags_ms=causal_lags)
+
+
+def test_signal_of_a_single_spike_is_the_kernel_from_the_spike_time():
+    """A spike at 10 ms: the kernel's lag-0 value is the sample labelled 10 ms."""
+    from lfpflow.signals.rates import population_rates
+
+    t_ms, counts = population_rates({"E": np.array([10.0])}, tstop_ms=20.0, dt_ms=DT)
+    lags = step({"k": np.zeros(41)})["lags_ms"]
+    lfp = np.where(lags >= 0, np.exp(-lags / 0.5), 0.0)[np.newaxis]  # causal, peak at lag 0
+    kernel = {("E", "E"): {"LFP": lfp, "CDM": np.vstack([0 * lfp, 0 * lfp, lfp]), "tau_ms": lags}}
+    signals = compute_signals(t_ms, counts, kernel, HEAD, dt_ms=DT)
+    assert t_ms[np.argmax(signals["LFP"][0])] == 10.0
+    lfp_out = signals["LFP"][0]
+    assert t_ms[np.flatnonzero(np.abs(lfp_out) > 1e-9 * lfp_out.max())[0]] == 10.0
+
+
+def test_sample_times_other_than_bin_starts_are_refused():
+    kernel = {("E", "E"): {"LFP": np.ones((1, 3)), "CDM": np.ones((3, 3)), "tau_ms": [-DT, 0, DT]}}
+    centres = (np.arange(10) + 0.5) * DT
+    with pytest.raises(ValueError, match="bin starts"):
+        compute_signals(centres, {"E": np.ones(10)}, kernel, HEAD, dt_ms=DT)

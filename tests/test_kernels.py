@@ -285,16 +285,51 @@ def test_kernel_signs_follow_the_synaptic_currents(computed_kernels: dict) -> No
 # --------------------------------------------------------------------------
 
 
-def _synthetic_kernel(n_contacts: int = 4, half: int = 3) -> dict[str, np.ndarray]:
+def _synthetic_kernel(
+    n_contacts: int = 4, half: int = 400, decay_ms: float = 2.0
+) -> dict[str, np.ndarray]:
+    """Random channels decaying as exp(-|lag| / decay_ms) over lags of +-half * DT_MS."""
     rng = np.random.default_rng(1)
-    n = 2 * half + 1
+    lags = kernels.lag_times_ms(half * DT_MS, DT_MS)
+    decay = np.exp(-np.abs(lags) / decay_ms)
     return {
-        "LFP": rng.normal(size=(n_contacts, n)),
-        "CDM": rng.normal(size=(3, n)),
-        "CSD": rng.normal(size=(n_contacts, n)),
-        "tau_ms": kernels.lag_times_ms(half * DT_MS, DT_MS),
+        "LFP": rng.normal(size=(n_contacts, lags.size)) * decay,
+        "CDM": rng.normal(size=(3, lags.size)) * decay,
+        "CSD": rng.normal(size=(n_contacts, lags.size)) * decay,
+        "tau_ms": lags,
         "z_um": np.linspace(300.0, 0.0, n_contacts),
     }
+
+
+def test_tail_mass_of_an_exponential_kernel_is_the_analytic_share() -> None:
+    # causal exp(-t / d) on [0, T]: the last w ms hold (e^{-(T-w)/d} - e^{-T/d}) / (1 - e^{-T/d})
+    lags = kernels.lag_times_ms(25.0, DT_MS)
+    decay_ms = 8.0
+    values = np.where(lags >= 0, np.exp(-lags / decay_ms), 0.0)[np.newaxis]
+    t, w = 25.0, kernel_files.TAIL_WINDOW_MS
+    expected = (np.exp(-(t - w) / decay_ms) - np.exp(-t / decay_ms)) / (1 - np.exp(-t / decay_ms))
+    got = kernel_files.tail_mass_fraction(values, lags)
+    # the sum over samples approximates the integral to O(dt / d)
+    assert got == pytest.approx(expected, rel=0.02)
+
+
+def test_a_truncated_kernel_warns_and_a_strongly_truncated_one_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = {"seed": 1, **stage_config(resolve_config(TEST_OVERLAY), "kernels")}
+    # +-25 ms, decaying both ways: 2 ms leaves ~1e-4 % per end, 7 ms ~1.5 %, 30 ms ~7 %
+    decayed = _synthetic_kernel(decay_ms=2.0)
+    assert kernel_files.check_truncation(decayed, name="E:I")["LFP"] < 1e-4
+    with caplog.at_level("WARNING"):
+        fractions = kernel_files.check_truncation(_synthetic_kernel(decay_ms=7.0), name="E:I")
+    assert 0.01 < max(fractions.values()) < 0.05
+    assert "cut off by kernels.tau_ms = 25 ms" in caplog.text
+    path = tmp_path / "E_I.h5"
+    with pytest.raises(ValueError, match=r"kernel E:I: .* % of the .* increase kernels.tau_ms"):
+        kernel_files.write_kernel(
+            path, _synthetic_kernel(decay_ms=30.0), config=config, post="E", pre="I"
+        )
+    assert not list(tmp_path.iterdir()), "a refused kernel left a file"
 
 
 def test_kernel_file_round_trips_with_units_and_attrs(tmp_path: Path) -> None:
@@ -327,6 +362,11 @@ def test_kernel_file_round_trips_with_units_and_attrs(tmp_path: Path) -> None:
         np.testing.assert_array_equal(
             h5["CSD"].attrs["slab_edges_um"], kernel_files.csd_slab_edges_um(kernel["z_um"])
         )
+        for name in ("LFP", "CDM", "CSD"):
+            assert h5[name].attrs["tail_mass_fraction"] == pytest.approx(
+                entry["tail_mass_fraction"][name], rel=1e-12
+            )
+            assert h5[name].attrs["tail_window_ms"] == kernel_files.TAIL_WINDOW_MS
         # lfpflow.io stores lists of strings as JSON
         assert json.loads(h5["LFP"].attrs["dims"]) == ["contact", "lag"]
     assert not [p for p in path.parent.iterdir() if p != path], "temporary file left behind"

@@ -18,6 +18,8 @@ ALLOWED = {
     "lfpykit": {"multicompartment", "signals"},  # numpy-only head models
     "lfpykernels": {"multicompartment"},
     "matplotlib": {"figures", "v1"},
+    "pynwb": {"formats"},
+    "hdmf": {"formats"},
 }
 
 #: lfpflow subpackage -> the lfpflow modules the V1 model may use.

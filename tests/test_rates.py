@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lfpflow.signals.rates import bin_centres, population_rates, spike_counts
+from lfpflow.signals.rates import bin_starts, population_rates, spike_counts
 
 
 def test_counts_land_in_their_bins_and_are_conserved():
@@ -33,8 +33,8 @@ def test_population_rates_match_a_histogram():
     rng = np.random.default_rng(1)
     spikes = {"E": np.sort(rng.uniform(0, 100, 1000)), "I": np.sort(rng.uniform(0, 100, 300))}
     t_ms, counts = population_rates(spikes, tstop_ms=100.0, dt_ms=0.25)
-    np.testing.assert_allclose(t_ms, bin_centres(100.0, 0.25))
-    assert t_ms[0] == 0.125
+    np.testing.assert_allclose(t_ms, bin_starts(100.0, 0.25))
+    assert t_ms[0] == 0.0 and t_ms[1] == 0.25  # bin k is [k dt, (k + 1) dt), labelled k dt
     for name, times in spikes.items():
         expected, _ = np.histogram(times, bins=np.arange(401) * 0.25)
         np.testing.assert_array_equal(counts[name], expected)

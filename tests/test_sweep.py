@@ -138,7 +138,9 @@ def test_band_power_integrates_the_spectrum_of_a_sine():
     values = amplitude * np.sin(2 * np.pi * 20.0 * t_s)[None, :]
     freqs, psd = power_spectrum(values, dt_ms=dt_ms, nperseg=2000)
     bands = {"gamma": [30.0, 100.0], "beta": [13.0, 30.0], "narrow": [20.1, 20.2]}
-    summary = spectral_summary(freqs, psd, fmax_Hz=500.0, channel_names=["a"], bands_Hz=bands)
+    summary = spectral_summary(
+        freqs, psd, fmax_Hz=500.0, channel_names=["a"], bands_Hz=bands, band_min_bins=3
+    )
     # ordered by frequency; the 20 Hz sine's power A^2/2 is all in beta
     assert list(summary["band_power"]) == ["beta", "narrow", "gamma"]
     assert summary["band_power"]["beta"][0] == pytest.approx(amplitude**2 / 2, rel=0.02)
@@ -146,22 +148,55 @@ def test_band_power_integrates_the_spectrum_of_a_sine():
     # narrower than the 1 Hz resolution: no estimate rather than zero
     assert summary["band_power"]["narrow"] == [None]
     assert summary["mean_peak_frequency_Hz"] == pytest.approx(20.0)
+    assert summary["frequency_resolution_Hz"] == pytest.approx(1.0)
+
+
+def test_a_band_of_fewer_bins_than_required_is_null_with_the_reason():
+    dt_ms, n = 0.0625, 28800  # the default 1.8 s analysis window
+    values = np.random.default_rng(3).normal(size=(2, n))
+    freqs, psd = power_spectrum(values, dt_ms=dt_ms, nperseg=4096)  # 3.9 Hz bins
+    bands = {"delta": [1.0, 4.0], "theta": [4.0, 8.0], "beta": [13.0, 30.0]}
+    summary = spectral_summary(
+        freqs, psd, fmax_Hz=500.0, channel_names=["a", "b"], bands_Hz=bands, band_min_bins=3
+    )
+    assert summary["frequency_resolution_Hz"] == pytest.approx(1000 / (4096 * dt_ms))
+    assert summary["band_bins"] == {"delta": 1, "theta": 1, "beta": 4}
+    assert summary["band_power"]["delta"] == [None, None]
+    assert summary["band_power"]["theta"] == [None, None]
+    assert "1 frequency bin(s) of 3.91 Hz in [4, 8) Hz" in summary["bands_not_resolved"]["theta"]
+    assert all(value > 0 for value in summary["band_power"]["beta"])
+    assert set(summary["bands_not_resolved"]) == {"delta", "theta"}
+
+
+def test_the_default_spectrum_resolves_every_default_band():
+    config = resolve_config({})
+    analysis, sim = config["analysis"], config["simulation"]
+    n_window = round((sim["tstop_ms"] - sim["transient_ms"]) / sim["dt_ms"])
+    freqs, _ = power_spectrum(
+        np.zeros((1, n_window)), dt_ms=sim["dt_ms"], nperseg=analysis["psd_nperseg"]
+    )
+    for name, (low, high) in analysis["bands_Hz"].items():
+        n_bins = np.count_nonzero((freqs >= low) & (freqs < high))
+        assert n_bins >= analysis["band_min_bins"], (name, n_bins)
 
 
 def _fake_summary(rate_e: float, lfp_power: float) -> dict:
     return {
         "populations": {
-            "E": {"mean_rate_Hz": rate_e, "cv_isi": 0.5},
+            "E": {"mean_rate_Hz": rate_e, "cv_isi": 0.5, "kernel_rate_relative_difference": 0.1},
             "I": {"mean_rate_Hz": 2 * rate_e, "cv_isi": float("nan")},
         },
+        "warnings": ["population E fires at 3 Hz", "other"] if rate_e > 1.5 else [],
         "signals": {
             "LFP": {
                 "power_units": "(mV)^2",
+                "frequency_resolution_Hz": 0.977,
                 "band_power": {"beta": [lfp_power, 3 * lfp_power], "delta": [None, None]},
                 "mean_peak_frequency_Hz": 25.0,
             },
             "EEG": {
                 "power_units": "(uV)^2",
+                "frequency_resolution_Hz": 0.977,
                 "band_power": {"beta": [1.0]},
                 "mean_peak_frequency_Hz": None,
             },
@@ -192,6 +227,9 @@ def test_sweep_table_round_trips_through_csv(tmp_path):
     assert math.isnan(float(read[0]["cv_isi_I"]))
     assert read[0]["LFP_power_delta_mV2"] == "" and read[0]["EEG_peak_Hz"] == ""
     assert float(read[0]["EEG_power_beta_uV2"]) == 1.0
+    assert float(read[0]["LFP_frequency_resolution_Hz"]) == 0.977
+    assert float(read[0]["kernel_rate_difference_E"]) == 0.1
+    assert [row["warnings"] for row in read] == ["", "population E fires at 3 Hz; other"]
     figure = sweep_figure(rows, list(parameters[0]))
     titles = {axis.get_title() for axis in figure.axes if axis.get_visible()}
     assert "rate_E_Hz" in titles and "LFP_power_beta_mV2" in titles

@@ -131,6 +131,45 @@ def test_summary_has_the_headline_numbers(reduced_run):
     assert on_disk["k_model"] == summary["k_model"]
 
 
+def test_summary_reports_phase_modulation_over_grid_and_full_cycle(reduced_run):
+    """Keys without ``full_cycle``: the published half cycle; with it: [-90, 270] degrees."""
+    summary = reduced_run["summary"]
+    assert summary["modulation_phase_range_deg"] == {
+        "grid": [-90.0, 90.0],
+        "full_cycle": [-90.0, 270.0],
+    }
+    sc = io.read_h5(reduced_run["outputs"]["simple_complex"])
+    assert summary["modulation_ratio_by_lambda"] == {
+        f"{lam:g}": float(r) for lam, r in zip(sc["lambda"], sc["modulation_ratio"], strict=True)
+    }
+    for grid_key, full_key in (
+        ("modulation_ratio_by_lambda", "modulation_ratio_full_cycle_by_lambda"),
+        (
+            "perturbation_modulation_ratio_by_level",
+            "perturbation_modulation_ratio_full_cycle_by_level",
+        ),
+    ):
+        grid, full = summary[grid_key], summary[full_key]
+        assert set(full) == set(grid), full_key
+        # the grid's phases are a subset of the full cycle's (binned sums: ~1e-7)
+        assert all(full[k] >= grid[k] - 1e-6 for k in grid), full_key
+    # lambda = 10: over the half cycle nearly phase-invariant, not over the full cycle
+    ratio, full_ratio = (
+        summary[key]["10"]
+        for key in ("modulation_ratio_by_lambda", "modulation_ratio_full_cycle_by_lambda")
+    )
+    assert full_ratio > ratio + 0.1
+    # the perturbation experiment's level 0 is the unperturbed lambda = 10 unit
+    assert summary["perturbation_modulation_ratio_full_cycle_by_level"]["0"] == pytest.approx(
+        full_ratio, abs=1e-6
+    )
+    minimum, minimum_full = (
+        summary[key] for key in ("modulation_map_minimum", "modulation_map_minimum_full_cycle")
+    )
+    assert set(minimum_full) == set(minimum) == {"modulation_depth", "lambda", "alpha"}
+    assert minimum_full["modulation_depth"] >= minimum["modulation_depth"] - 1e-6
+
+
 def test_figures_are_written(reduced_run):
     folder = reduced_run["folder"]
     for name in ("input_statistics", "receptive_field", "contrast"):

@@ -310,25 +310,33 @@ def summary_row(
     """One row of a sweep's summary table, from a point's ``summary.json``.
 
     Columns: ``run`` (folder below results/), the swept parameters (by their
-    dotted keys), per population ``rate_<pop>_Hz`` and ``cv_isi_<pop>``, and
-    for LFP and EEG the band powers averaged over channels
-    (``<signal>_power_<band>_<unit>``) and the peak frequency of the
-    channel-averaged spectrum (``<signal>_peak_Hz``).
+    dotted keys), per population ``rate_<pop>_Hz``, ``cv_isi_<pop>`` and
+    ``kernel_rate_difference_<pop>`` (relative difference from the rate the
+    kernels assumed), for LFP and EEG the frequency resolution
+    (``<signal>_frequency_resolution_Hz``), the band powers averaged over
+    channels (``<signal>_power_<band>_<unit>``, empty where the band is not
+    resolved) and the peak frequency of the channel-averaged spectrum
+    (``<signal>_peak_Hz``), and ``warnings``: the summary's warnings joined
+    by ``"; "`` (empty when there are none).
     """
     row: dict[str, Any] = {"run": run_id}
     row.update({key: _plain_number(value) for key, value in parameters.items()})
     for name, population in summary["populations"].items():
         row[f"rate_{name}_Hz"] = population["mean_rate_Hz"]
         row[f"cv_isi_{name}"] = population["cv_isi"]
+        if "kernel_rate_relative_difference" in population:
+            row[f"kernel_rate_difference_{name}"] = population["kernel_rate_relative_difference"]
     for signal in ("LFP", "EEG"):
         spectra = summary["signals"].get(signal)
         if spectra is None:
             continue
         unit = _unit_token(spectra["power_units"])
+        row[f"{signal}_frequency_resolution_Hz"] = spectra["frequency_resolution_Hz"]
         for band, powers in spectra.get("band_power", {}).items():
             known = [power for power in powers if power is not None]
             row[f"{signal}_power_{band}_{unit}"] = float(sum(known) / len(known)) if known else None
         row[f"{signal}_peak_Hz"] = spectra["mean_peak_frequency_Hz"]
+    row["warnings"] = "; ".join(summary.get("warnings", []))
     return row
 
 

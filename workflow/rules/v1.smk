@@ -13,8 +13,16 @@ from lfpflow.v1.data import locate as v1_locate_data
 V1 = config["v1"]
 # Snakemake's `report()` flag (aliased: a line starting with `report` parses as the directive)
 V1_REPORT = report
-# configuration every experiment depends on
-V1_SHARED = ("seed", "relaxation", "numerics", "model", "filters", "grid_step_deg")
+# configuration every experiment depends on (the stimulus grid: step and phase range)
+V1_SHARED = (
+    "seed",
+    "relaxation",
+    "numerics",
+    "model",
+    "filters",
+    "grid_step_deg",
+    "grid_phase_range_deg",
+)
 # per experiment: the part of config["v1"] it depends on (its params)
 V1_PARAMS = {
     experiment: {

@@ -10,7 +10,7 @@ config = snakemake.params.config
 t_ms, counts, dt_ms = read_rates(snakemake.input.rates)
 kernels = load_kernels(snakemake.input.kernels)
 forward = config["forward"]
-signals = compute_signals(t_ms, counts, kernels, forward["head_model"], forward["meg"])
+signals = compute_signals(t_ms, counts, kernels, forward["head_model"], forward["meg"], dt_ms=dt_ms)
 first = next(iter(kernels.values()))
 csd_units = first.get("units", {}).get("CSD", "nA/um^3")
 write_signals(

@@ -502,10 +502,28 @@ def check_groundtruth(config: Mapping[str, Any]) -> Problems:
 
 
 def check_v1(config: Mapping[str, Any]) -> Problems:
-    """V1 model: the modulation map's ranges are increasing."""
-    key = "v1.simple_complex.modulation_map"
-    mm = config["v1"]["simple_complex"]["modulation_map"]
+    """V1 model: the modulation map's ranges are increasing; the phase range is
+    increasing, spans at least one grid step and at most one cycle (360 degrees)."""
+    v1 = config["v1"]
+    low, high = v1["grid_phase_range_deg"]
     problems: Problems = []
+    # a range narrower than one step has a single phase: no modulation to measure
+    _require(
+        high - low >= v1["grid_step_deg"],
+        "v1.grid_phase_range_deg",
+        f"must increase by at least grid_step_deg ({v1['grid_step_deg']!r}), "
+        f"got [{low!r}, {high!r}]",
+        problems,
+    )
+    # beyond one cycle the stimuli repeat and the "full cycle" would be a subset
+    _require(
+        high - low <= 360.0,
+        "v1.grid_phase_range_deg",
+        f"must span at most 360 degrees (one cycle), got [{low!r}, {high!r}]",
+        problems,
+    )
+    key = "v1.simple_complex.modulation_map"
+    mm = v1["simple_complex"]["modulation_map"]
     _require(
         mm["log2_lambda_max"] > mm["log2_lambda_min"],
         f"{key}.log2_lambda_max",

@@ -27,6 +27,8 @@ STAGE_SCOPES: dict[str, tuple[str, ...]] = {
     "forward": ("seed", "simulation", "network", "kernels", "forward"),
     "analysis": ("seed", "simulation", "network", "kernels", "forward", "analysis"),
     "groundtruth": ("seed", "simulation.dt_ms", "kernels", "groundtruth", "forward"),
+    # the NWB file holds spikes and signals (what forward reads) and its metadata
+    "export": ("seed", "simulation", "network", "kernels", "forward", "export"),
 }
 
 

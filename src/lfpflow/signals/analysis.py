@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,61 @@ import numpy as np
 from scipy import signal as sps
 
 from lfpflow.signals.spikes import NetworkSpikes
+
+log = logging.getLogger(__name__)
+
+#: Relative difference between a population's measured rate and the rate the
+#: kernels' g_eff assumed (``kernels.presynaptic_rates_Hz``) above which the
+#: summary warns. g_eff's mean synaptic conductance is proportional to the
+#: rates; benchmarks/kernel_rate_sensitivity.py (results in the JSON next to
+#: it) recomputed the default kernels with every rate off by a factor: off by
+#: 10 % the inhibitory kernels (E:I, I:I) change by 6-8 % (relative L2), off by
+#: 20 % by 12-17 %, the excitatory ones by a third of that. Beyond 10 % the
+#: kernel error alone would exceed the few-percent amplitude accuracy the
+#: ground truth checks the kernel route to (docs/groundtruth.md).
+RATE_MISMATCH_WARN = 0.1
+
+
+def kernel_rate_check(
+    measured_Hz: Mapping[str, float], assumed_Hz: Mapping[str, float]
+) -> tuple[dict[str, float | None], list[str]]:
+    """Relative differences between measured and assumed presynaptic rates, and warnings.
+
+    Parameters
+    ----------
+    measured_Hz : Mapping
+        Population -> mean rate of the network (Hz).
+    assumed_Hz : Mapping
+        Population -> ``kernels.presynaptic_rates_Hz`` (Hz); populations
+        without an assumed rate are left out.
+
+    Returns
+    -------
+    differences : dict
+        Population -> (measured - assumed) / assumed; None where the assumed
+        rate is 0.
+    warnings : list of str
+        One message per population off by more than :data:`RATE_MISMATCH_WARN`
+        (or firing where 0 Hz was assumed).
+    """
+    differences: dict[str, float | None] = {}
+    warnings: list[str] = []
+    for name, measured in measured_Hz.items():
+        if name not in assumed_Hz:
+            continue
+        assumed = float(assumed_Hz[name])
+        difference = (measured - assumed) / assumed if assumed > 0 else None
+        differences[name] = difference
+        if (difference is None and measured > 0) or (
+            difference is not None and abs(difference) > RATE_MISMATCH_WARN
+        ):
+            warnings.append(
+                f"population {name} fires at {measured:.3g} Hz but the kernels' g_eff assumed "
+                f"kernels.presynaptic_rates_Hz.{name} = {assumed:g} Hz (more than "
+                f"{100 * RATE_MISMATCH_WARN:g} % apart): the kernels' membrane conductance "
+                f"does not match this network state"
+            )
+    return differences, warnings
 
 
 def mean_rate_hz(
@@ -139,6 +195,54 @@ def power_spectrum(
     return sps.welch(values, fs=fs, nperseg=min(nperseg, values.shape[-1]), axis=-1)
 
 
+def band_powers(
+    freqs_Hz: np.ndarray,
+    psd: np.ndarray,
+    bands_Hz: Mapping[str, Sequence[float]],
+    *,
+    min_bins: int,
+) -> dict[str, Any]:
+    """Power in each band, or None with the reason where the spectrum cannot resolve it.
+
+    Parameters
+    ----------
+    freqs_Hz : numpy.ndarray
+        Frequencies (Hz), evenly spaced from 0 (Welch bins).
+    psd : numpy.ndarray
+        Channels x frequencies power spectral density (U^2/Hz).
+    bands_Hz : Mapping
+        Band name -> ``[low, high)`` (Hz).
+    min_bins : int
+        Fewest frequency bins a band must hold to be reported: with fewer,
+        its "power" would be that of one or two bins whose (Hann-window)
+        bandwidth reaches far outside the band.
+
+    Returns
+    -------
+    dict
+        ``band_power``: band -> power per channel (U^2, the PSD integrated
+        over the band) or a list of None; ``band_bins``: band -> number of
+        bins in the band; ``bands_not_resolved``: band -> reason. Bands in
+        order of frequency.
+    """
+    df = float(freqs_Hz[1] - freqs_Hz[0])
+    result: dict[str, Any] = {"band_power": {}, "band_bins": {}, "bands_not_resolved": {}}
+    for name, (low, high) in sorted(bands_Hz.items(), key=lambda item: tuple(item[1])):
+        in_band = (freqs_Hz >= low) & (freqs_Hz < high)
+        n_bins = int(np.count_nonzero(in_band))
+        result["band_bins"][name] = n_bins
+        if n_bins >= min_bins:
+            result["band_power"][name] = [float(v) for v in psd[:, in_band].sum(axis=1) * df]
+            continue
+        result["band_power"][name] = [None] * psd.shape[0]
+        result["bands_not_resolved"][name] = (
+            f"{n_bins} frequency bin(s) of {df:.3g} Hz in [{low:g}, {high:g}) Hz, fewer than "
+            f"analysis.band_min_bins = {min_bins}: lengthen analysis.psd_nperseg (and the "
+            f"analysis window) for a finer resolution"
+        )
+    return result
+
+
 def spectral_summary(
     freqs_Hz: np.ndarray,
     psd: np.ndarray,
@@ -146,6 +250,7 @@ def spectral_summary(
     fmax_Hz: float,
     channel_names: Sequence[str],
     bands_Hz: Mapping[str, Sequence[float]] | None = None,
+    band_min_bins: int | None = None,
 ) -> dict[str, Any]:
     """Peak frequency (0 < f <= fmax), total power and band powers per channel.
 
@@ -160,17 +265,19 @@ def spectral_summary(
     channel_names : sequence of str
         One name per channel.
     bands_Hz : Mapping, optional
-        Band name -> ``[low, high)`` in Hz; the power in each band is the PSD
-        integrated over it (U^2).
+        Band name -> ``[low, high)`` in Hz (:func:`band_powers`).
+    band_min_bins : int, optional
+        Fewest frequency bins a reported band must hold (:func:`band_powers`);
+        required with ``bands_Hz``.
 
     Returns
     -------
     dict
-        ``peak_frequency_Hz`` and ``power`` (U^2; the PSD integrated over all
-        frequencies, i.e. the variance of the mean-removed signal) per channel;
+        ``frequency_resolution_Hz`` (the bin spacing); ``peak_frequency_Hz``
+        and ``power`` (U^2; the PSD integrated over all frequencies, i.e. the
+        variance of the mean-removed signal) per channel;
         ``mean_peak_frequency_Hz``, the peak of the channel-averaged PSD; with
-        ``bands_Hz``, ``band_power``: band -> power per channel (U^2), bands
-        in order of frequency, ``None`` for a band holding no frequency bin.
+        ``bands_Hz``, the entries of :func:`band_powers`.
     """
     df = freqs_Hz[1] - freqs_Hz[0]
     band = (freqs_Hz > 0) & (freqs_Hz <= fmax_Hz)
@@ -181,6 +288,7 @@ def spectral_summary(
     mean_psd = psd[~flat].mean(axis=0) if np.any(~flat) else None
     summary: dict[str, Any] = {
         "channels": list(channel_names),
+        "frequency_resolution_Hz": float(df),
         "peak_frequency_Hz": [None if f else float(p) for p, f in zip(peaks, flat, strict=True)],
         "power": [float(p) for p in power],
         "mean_peak_frequency_Hz": None
@@ -188,16 +296,9 @@ def spectral_summary(
         else float(freqs_Hz[band][np.argmax(mean_psd[band])]),
     }
     if bands_Hz:
-        # bands in order of frequency; a band narrower than the frequency
-        # resolution holds no bin and has no power estimate (None, not 0)
-        summary["band_power"] = {}
-        for name, (low, high) in sorted(bands_Hz.items(), key=lambda item: tuple(item[1])):
-            in_band = (freqs_Hz >= low) & (freqs_Hz < high)
-            summary["band_power"][name] = (
-                [float(value) for value in psd[:, in_band].sum(axis=1) * df]
-                if np.any(in_band)
-                else [None] * psd.shape[0]
-            )
+        if band_min_bins is None:
+            raise ValueError("band_min_bins is required with bands_Hz")
+        summary.update(band_powers(freqs_Hz, psd, bands_Hz, min_bins=band_min_bins))
     return summary
 
 
@@ -219,6 +320,24 @@ def read_benchmark(path: str | Path) -> dict[str, float]:
             return float("nan")
 
     return {"s": mean("s"), "max_rss_MB": mean("max_rss")}
+
+
+def _kernel_rate_warnings(
+    populations: dict[str, dict[str, Any]], config: Mapping[str, Any]
+) -> list[str]:
+    """Add the kernels' assumed rates to ``populations``; log and return the warnings."""
+    kernels = config.get("kernels", {})
+    if not kernels.get("g_eff", False):
+        return []  # without g_eff the kernels do not depend on the rates
+    assumed = kernels.get("presynaptic_rates_Hz", {})
+    measured = {name: entry["mean_rate_Hz"] for name, entry in populations.items()}
+    differences, warnings = kernel_rate_check(measured, assumed)
+    for name, difference in differences.items():
+        populations[name]["kernel_presynaptic_rate_Hz"] = float(assumed[name])
+        populations[name]["kernel_rate_relative_difference"] = difference
+    for message in warnings:
+        log.warning(message)
+    return warnings
 
 
 def summarise(
@@ -260,10 +379,7 @@ def summarise(
             "cv_isi": cv,
             "cv_isi_neurons": n_cv,
         }
-        assumed = config.get("kernels", {}).get("presynaptic_rates_Hz", {}).get(name)
-        if assumed is not None:
-            # the kernels' g_eff assumed this rate; a large mismatch is worth a look
-            populations[name]["kernel_presynaptic_rate_Hz"] = float(assumed)
+    warnings = _kernel_rate_warnings(populations, config)
     t_ms = np.asarray(signals["t_ms"])
     after_transient = t_ms >= t_start
     spectra = {}
@@ -279,6 +395,7 @@ def summarise(
             fmax_Hz=settings["psd_fmax_Hz"],
             channel_names=names,
             bands_Hz=settings.get("bands_Hz"),
+            band_min_bins=settings["band_min_bins"],
         )
         entry["power_units"] = f"({signal_units[measure]})^2"
         spectra[measure] = entry
@@ -286,6 +403,7 @@ def summarise(
         "analysis_window_ms": [t_start, t_stop],
         "populations": populations,
         "signals": spectra,
+        "warnings": warnings,
     }
     if benchmarks:
         summary["stage_timings"] = {

@@ -7,7 +7,9 @@ The extracellular signal of the network is
 with nu_X the spike count of presynaptic population X per bin and H_YX the
 kernel of pathway X -> Y (Hagen et al. 2022, PLOS Comput Biol 18:e1010353).
 Kernels have an odd number of lags with lag 0 at the centre; lag 0 aligns with
-the bin of the spike, so the result has exactly the time axis of the rates.
+the bin of the spike, so the result has exactly the time axis of the rates:
+sample k is the signal at time k dt, the start of bin [k dt, (k + 1) dt),
+which is where NEST's on-grid spike times fall.
 
 The EEG is computed from the current dipole moment (CDM) with the four-sphere
 head model of Naess et al. (2017, Front Hum Neurosci 11:490) as implemented by
@@ -122,26 +124,79 @@ def convolve_rate(rate: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return _overlap_save([rate], [_check_kernel("kernel", kernel)])
 
 
+def check_time_steps(dt_ms: float, lags_ms: Any, n_lags: int) -> None:
+    """Refuse kernels whose lag axis does not match the rates' bins.
+
+    Parameters
+    ----------
+    dt_ms : float
+        Bin width of the rates (ms).
+    lags_ms : array_like
+        Lags of the kernels (ms), one per kernel column.
+    n_lags : int
+        Number of kernel columns.
+
+    Raises
+    ------
+    ValueError
+        If the lags are not ``n_lags`` evenly spaced values ``-K dt .. K dt``:
+        a lag step other than the bin width (the convolution would stretch
+        the kernel in time) or lag 0 elsewhere than in the centre column (it
+        would shift the signal). The message names both values.
+    """
+    lags = np.asarray(lags_ms, dtype=np.float64)
+    if lags.ndim != 1 or lags.size != n_lags:
+        raise ValueError(
+            f"lags_ms has shape {lags.shape}; the kernels have {n_lags} lags (columns)"
+        )
+    if not dt_ms > 0:
+        raise ValueError(f"dt_ms (the rates' bin width) must be positive, got {dt_ms}")
+    if n_lags > 1:
+        steps = np.diff(lags)
+        # relative 1e-9: lags stored as float64 multiples of dt round to ~1e-16
+        if not np.allclose(steps, dt_ms, rtol=1e-9, atol=0.0):
+            raise ValueError(
+                f"kernel lag step {steps.min():g}..{steps.max():g} ms differs from the rates' "
+                f"bin width dt_ms = {dt_ms:g} ms: kernels and rates must share one time step"
+            )
+    centre = lags[n_lags // 2]
+    if abs(centre) > 1e-9 * dt_ms:
+        raise ValueError(
+            f"kernel lags run from {lags[0]:g} to {lags[-1]:g} ms, so the centre column is lag "
+            f"{centre:g} ms; lag 0 (the spike time) must be the centre column"
+        )
+
+
 def predict_signal(
-    rates: Mapping[str, np.ndarray], kernels: Mapping[tuple[str, str], np.ndarray]
+    rates: Mapping[str, np.ndarray],
+    kernels: Mapping[tuple[str, str], np.ndarray],
+    *,
+    dt_ms: float,
+    lags_ms: Any,
 ) -> np.ndarray:
     """Sum over pathways of population rate convolved with kernel.
 
     Parameters
     ----------
     rates : Mapping
-        Population name -> 1-D spike counts per bin (all the same length T).
+        Population name -> 1-D spike counts per bin [k dt, (k + 1) dt) (all
+        the same length T).
     kernels : Mapping
         ``(post, pre)`` -> channels x lags array, lag 0 at the centre (odd
         number of lags; all kernels of the same shape).
+    dt_ms : float
+        Bin width of the rates (ms).
+    lags_ms : array_like
+        Lag of each kernel column (ms): ``-K dt, ..., 0, ..., K dt``; checked
+        against ``dt_ms`` (:func:`check_time_steps`).
 
     Returns
     -------
     numpy.ndarray
         Channels x T: sum over ``(post, pre)`` of ``rates[pre]`` convolved
-        with the kernel, aligned at lag 0. Identical (to rounding, ~1e-15
-        relative) to summing ``np.convolve(rates[pre], h)[K:K + T]`` per
-        channel, but FFT-based.
+        with the kernel, aligned at lag 0, so sample k is the signal at time
+        k dt. Identical (to rounding, ~1e-15 relative) to summing
+        ``np.convolve(rates[pre], h)[K:K + T]`` per channel, but FFT-based.
 
     Notes
     -----
@@ -170,15 +225,26 @@ def predict_signal(
                 f"one shape, others have {next(iter(summed_by_pre.values())).shape}"
             )
         summed_by_pre[pre] = summed_by_pre[pre] + kernel if pre in summed_by_pre else kernel
+    check_time_steps(dt_ms, lags_ms, next(iter(summed_by_pre.values())).shape[1])
     pres = list(summed_by_pre)
     return _overlap_save([rates[pre] for pre in pres], [summed_by_pre[pre] for pre in pres])
 
 
 def predict_contributions(
-    rates: Mapping[str, np.ndarray], kernels: Mapping[tuple[str, str], np.ndarray]
+    rates: Mapping[str, np.ndarray],
+    kernels: Mapping[tuple[str, str], np.ndarray],
+    *,
+    dt_ms: float,
+    lags_ms: Any,
 ) -> dict[tuple[str, str], np.ndarray]:
-    """Per-pathway signals ``rates[pre]`` convolved with ``kernels[(post, pre)]``."""
-    return {key: predict_signal(rates, {key: kernel}) for key, kernel in kernels.items()}
+    """Per-pathway signals ``rates[pre]`` convolved with ``kernels[(post, pre)]``.
+
+    Parameters as :func:`predict_signal`.
+    """
+    return {
+        key: predict_signal(rates, {key: kernel}, dt_ms=dt_ms, lags_ms=lags_ms)
+        for key, kernel in kernels.items()
+    }
 
 
 def scalp_electrode_positions(
@@ -326,24 +392,41 @@ def eeg_from_cdm(cdm: np.ndarray, head_model: Mapping[str, Any]) -> tuple[np.nda
     return matrix @ cdm, electrodes
 
 
+def _check_sample_times(t_ms: Any, dt_ms: float, rates: Mapping[str, np.ndarray]) -> None:
+    """Refuse a time axis other than the bin starts k dt of the rates."""
+    t_ms = np.asarray(t_ms, dtype=np.float64)
+    n_bins = {np.asarray(rate).size for rate in rates.values()}
+    if n_bins != {t_ms.size}:
+        raise ValueError(f"t_ms has {t_ms.size} samples, the rates have {sorted(n_bins)} bins")
+    expected = np.arange(t_ms.size) * float(dt_ms)
+    if not np.allclose(t_ms, expected, rtol=0.0, atol=1e-9 * float(dt_ms)):
+        raise ValueError(
+            f"t_ms must be the bin starts k * dt_ms = 0, {dt_ms:g}, {2 * dt_ms:g}, ... ms "
+            f"(lag 0 is the spike time); got {t_ms[:3].tolist()} ..."
+        )
+
+
 def compute_signals(
     t_ms: np.ndarray,
     rates: Mapping[str, np.ndarray],
     kernels: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
     head_model: Mapping[str, Any],
     meg: Mapping[str, Any] | None = None,
+    *,
+    dt_ms: float,
 ) -> dict[str, Any]:
     """All signals of ``signals.h5`` from rates and kernels.
 
     Parameters
     ----------
     t_ms : numpy.ndarray
-        Bin centres (ms) of the rates.
+        Start k dt (ms) of each rate bin, which is also the time of the
+        signal sample k (lag 0 of a kernel is the spike time).
     rates : Mapping
-        Population -> spike counts per bin.
+        Population -> spike counts per bin [k dt, (k + 1) dt).
     kernels : Mapping
         ``(post, pre)`` -> dict with ``"LFP"``, ``"CDM"`` and optionally
-        ``"CSD"`` (channels x lags).
+        ``"CSD"`` (channels x lags) and ``"tau_ms"`` (the lags, ms).
     head_model : Mapping
         ``config["forward"]["head_model"]``.
     meg : Mapping, optional
@@ -359,10 +442,14 @@ def compute_signals(
     """
     first = next(iter(kernels.values()))
     measures = [m for m in ("LFP", "CSD", "CDM") if m in first]
+    _check_sample_times(t_ms, dt_ms, rates)
     contributions: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     for key, kernel in kernels.items():
         contributions[key] = {
-            measure: predict_signal(rates, {key: kernel[measure]}) for measure in measures
+            measure: predict_signal(
+                rates, {key: kernel[measure]}, dt_ms=dt_ms, lags_ms=kernel["tau_ms"]
+            )
+            for measure in measures
         }
     signals: dict[str, Any] = {"t_ms": np.asarray(t_ms)}
     for measure in measures:

@@ -23,10 +23,14 @@ def bin_edges(tstop_ms: float, dt_ms: float) -> np.ndarray:
     return np.arange(n_bins + 1) * dt_ms
 
 
-def bin_centres(tstop_ms: float, dt_ms: float) -> np.ndarray:
-    """Centres (ms) of the bins of :func:`bin_edges`."""
-    edges = bin_edges(tstop_ms, dt_ms)
-    return 0.5 * (edges[:-1] + edges[1:])
+def bin_starts(tstop_ms: float, dt_ms: float) -> np.ndarray:
+    """Starts k dt (ms) of the bins [k dt, (k + 1) dt) of :func:`bin_edges`.
+
+    Sample k of a signal predicted from these rates is the signal at k dt:
+    a spike stamped k dt by NEST falls in bin k, and lag 0 of a kernel is
+    the spike time.
+    """
+    return bin_edges(tstop_ms, dt_ms)[:-1]
 
 
 def spike_counts(spike_times_ms: np.ndarray, tstop_ms: float, dt_ms: float) -> np.ndarray:
@@ -66,12 +70,12 @@ def population_rates(
     Returns
     -------
     t_ms : numpy.ndarray
-        Bin centres (ms).
+        Bin starts k dt (ms), :func:`bin_starts`.
     counts : dict
         Population -> spikes per bin of the whole population.
     """
     counts = {name: spike_counts(times, tstop_ms, dt_ms) for name, times in spike_times_ms.items()}
-    return bin_centres(tstop_ms, dt_ms), counts
+    return bin_starts(tstop_ms, dt_ms), counts
 
 
 def write_rates(
@@ -84,7 +88,9 @@ def write_rates(
     config: Mapping[str, Any],
 ) -> None:
     """Write ``network/rates.h5``: ``t_ms`` and one dataset per population."""
-    content: dict[str, Any] = {"t_ms": io.Dataset(t_ms, "ms", description="bin centres")}
+    content: dict[str, Any] = {
+        "t_ms": io.Dataset(t_ms, "ms", description="bin starts k*dt_ms of bins [k dt, (k+1) dt)")
+    }
     for name, values in counts.items():
         content[name] = io.Dataset(
             values,
@@ -103,7 +109,7 @@ def write_rates(
 
 
 def read_rates(path: str | Path) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
-    """Read ``rates.h5``: bin centres (ms), counts by population, bin width (ms)."""
+    """Read ``rates.h5``: bin starts (ms), counts by population, bin width (ms)."""
     data = io.read_h5(path)
     names = json.loads(data["attrs"]["population_names"])
     return data["t_ms"], {name: data[name] for name in names}, float(data["attrs"]["dt_ms"])

@@ -46,7 +46,6 @@ class NetworkSpikes:
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
-
 def write_spikes(path: str | Path, spikes: NetworkSpikes, *, config: Mapping[str, Any]) -> None:
     """Write ``network/spikes.h5`` (output contract in the README).
 

@@ -158,6 +158,25 @@ class Setup:
         step = math.radians(self.config["grid_step_deg"])
         return stimuli.angle_grid(step, math.radians(start_deg), math.radians(stop_deg))
 
+    def phases(self) -> NDArray:
+        """Stimulus phases of ``v1.grid_phase_range_deg`` (both ends), radians.
+
+        The default [-90, 90] degrees, half a cycle, is the published protocol.
+        """
+        low, high = self.config["grid_phase_range_deg"]
+        return self.angles(low, high)
+
+    def full_cycle_phases(self) -> NDArray:
+        """One full cycle of phase from the low end of the range, ``[low, low + 360]`` degrees.
+
+        Same step as :meth:`phases`, both ends included (the same stimulus),
+        radians. Starting at ``low`` makes every phase of :meth:`phases` a
+        phase of the full cycle, so a modulation over the full cycle is never
+        below the one over the configured range.
+        """
+        low = self.config["grid_phase_range_deg"][0]
+        return self.angles(low, low + 360.0)
+
     def rng(self, experiment: str) -> np.random.Generator:
         """A generator seeded by ``v1.seed`` and the experiment's index in EXPERIMENTS."""
         return np.random.default_rng([self.config["seed"], EXPERIMENTS.index(experiment)])
@@ -197,22 +216,38 @@ class GaborGrid:
     Attributes
     ----------
     phases, orientations : ndarray
-        The grids of :meth:`Setup.angles`, radians.
+        The grids of :meth:`Setup.phases` and :meth:`Setup.angles`, radians.
     images : ndarray
         The stimuli, ``(n_phases * n_orientations, n, n)``, phase-major.
+    full_cycle_phases : ndarray
+        :meth:`Setup.full_cycle_phases`, radians.
+    full_cycle_images : ndarray
+        The stimuli at the preferred orientation over the full cycle,
+        ``(n_full_cycle_phases, n, n)``.
     """
 
     phases: NDArray
     orientations: NDArray
     images: NDArray
+    full_cycle_phases: NDArray
+    full_cycle_images: NDArray
 
     @classmethod
     def build(cls, setup: Setup, spec: model.FilterSpec) -> GaborGrid:
-        """The grid of ``v1.grid_step_deg`` over [-90, 90] degrees, stimuli of ``spec``."""
+        """Orientations over [-90, 90] and phases over ``v1.grid_phase_range_deg``
+        (step ``v1.grid_step_deg``), plus a full cycle at the preferred orientation."""
         orientations = setup.angles()
-        phases = setup.angles()
+        phases = setup.phases()
         images = spec.stimulus_gabor(orientations[None, :], phases[:, None])
-        return cls(phases, orientations, images.reshape(-1, spec.n_pixels, spec.n_pixels))
+        full_phases = setup.full_cycle_phases()
+        preferred = orientations[np.argmin(np.abs(orientations))]
+        return cls(
+            phases,
+            orientations,
+            images.reshape(-1, spec.n_pixels, spec.n_pixels),
+            full_phases,
+            spec.stimulus_gabor(preferred, full_phases),
+        )
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -228,12 +263,22 @@ class GaborGrid:
         """``values`` with the last two axes (pair, stimulus) as (phase, orientation)."""
         return values.reshape(values.shape[:-2] + self.shape)
 
-    def coordinates(self, orientation: str = "stimulus orientation") -> dict[str, io.Dataset]:
-        """The ``phase`` and ``orientation`` datasets; ``orientation`` describes the latter."""
-        return {
-            "phase": _angle(self.phases, "stimulus phase"),
+    def coordinates(
+        self, orientation: str = "stimulus orientation", *, full_cycle: bool = False
+    ) -> dict[str, io.Dataset]:
+        """The ``phase`` and ``orientation`` datasets, and ``phase_full_cycle`` if asked.
+
+        ``orientation`` describes the orientation coordinate.
+        """
+        content = {
+            "phase": _angle(self.phases, "stimulus phase (v1.grid_phase_range_deg)"),
             "orientation": _angle(self.orientations, orientation),
         }
+        if full_cycle:
+            content["phase_full_cycle"] = _angle(
+                self.full_cycle_phases, "stimulus phase over a full cycle, preferred orientation"
+            )
+        return content
 
 
 def _feedforward(
@@ -264,6 +309,60 @@ def _phase_modulation(surface: NDArray, preferred: int) -> NDArray:
     return analysis.modulation_depth(surface[..., preferred], axis=-1)
 
 
+#: Description of the modulation ratios over the configured phases (published protocol).
+_RATIO_GRID = (
+    "(max-min)/max over phase of the rectified response, preferred orientation, "
+    "phases of v1.grid_phase_range_deg (published protocol: [-90, 90] degrees, half a cycle)"
+)
+#: Description of the modulation ratios over a full cycle of phase.
+_RATIO_FULL = (
+    "(max-min)/max over phase of the rectified response, preferred orientation, "
+    "a full cycle of phase (phase_full_cycle)"
+)
+
+
+def _full_cycle(
+    setup: Setup,
+    w0: NDArray,
+    w1: NDArray,
+    images: NDArray,
+    *,
+    lam: Any,
+    alpha: Any,
+    **kwargs: Any,
+) -> tuple[NDArray, NDArray]:
+    """Responses to full-cycle stimuli and their modulation depth over phase.
+
+    Parameters
+    ----------
+    setup : Setup
+        Model ingredients.
+    w0, w1 : ndarray
+        One filter pair, ``(n, n)``.
+    images : ndarray
+        The full cycle of phase at the preferred orientation, ``(phase, n, n)``
+        (:attr:`GaborGrid.full_cycle_images`, possibly pre-filtered).
+    lam, alpha : array_like
+        As for :func:`_feedforward`, broadcast against the pair axes ``(1, phase)``.
+    **kwargs
+        Passed to :func:`_feedforward` (``pa2m``, ``nonlinearity``).
+
+    Returns
+    -------
+    responses : ndarray
+        ``(..., phase)``, a.u.: the parameter axes of ``lam`` and ``alpha``
+        without the filter axis.
+    depth : ndarray
+        ``(...)``, dimensionless: ``(max - min) / max`` of the rectified
+        responses over phase.
+    """
+    # computed apart from the grid so that the published numbers stay bit-identical
+    # (the binned sums' bins span the potentials of every stimulus in a batch)
+    result = _feedforward(setup, w0, w1, images, lam=lam, alpha=alpha, **kwargs)
+    responses = result.v[..., 0, :]
+    return responses, analysis.modulation_depth(responses, axis=-1)
+
+
 # ---------------------------------------------------------------------------
 # 1. From simple to complex cells
 # ---------------------------------------------------------------------------
@@ -276,18 +375,24 @@ def _lambda_panel(
     lambdas = np.asarray(sc["lambdas"], dtype=float)
     main = _feedforward(setup, w0, w1, grid.images, lam=lambdas[:, None, None], alpha=sc["alpha"])
     responses = grid.surface(main.v)
+    full, full_ratio = _full_cycle(
+        setup, w0, w1, grid.full_cycle_images, lam=lambdas[:, None, None], alpha=sc["alpha"]
+    )
     return {
         "responses": _dataset(responses, "a.u.", ("lambda", *_GRID), alpha=sc["alpha"]),
         "iterations": _dataset(main.iterations.reshape(responses.shape), "1", ("lambda", *_GRID)),
         "linear_drive": _dataset(main.linear[0].reshape(grid.shape), "a.u.", _GRID),
         "modulation_ratio": _dataset(
-            _phase_modulation(responses, grid.preferred),
-            "1",
-            ("lambda",),
-            description="(max-min)/max over phase of the rectified response, preferred orientation",
+            _phase_modulation(responses, grid.preferred), "1", ("lambda",), description=_RATIO_GRID
+        ),
+        "responses_full_cycle": _dataset(
+            full, "a.u.", ("lambda", "phase_full_cycle"), alpha=sc["alpha"]
+        ),
+        "modulation_ratio_full_cycle": _dataset(
+            full_ratio, "1", ("lambda",), description=_RATIO_FULL
         ),
         "lambda": _dataset(lambdas, "1"),
-        **grid.coordinates("stimulus orientation (preferred: 0)"),
+        **grid.coordinates("stimulus orientation (preferred: 0)", full_cycle=True),
     }
 
 
@@ -300,9 +405,17 @@ def _alpha_sweep(
         setup, w0, w1, grid.images, lam=sweep["lambda"], alpha=alphas[:, None, None]
     )
     surface = grid.surface(swept.v)
+    _, full_ratio = _full_cycle(
+        setup, w0, w1, grid.full_cycle_images, lam=sweep["lambda"], alpha=alphas[:, None, None]
+    )
     return {
         "responses": _dataset(surface, "a.u.", ("alpha", *_GRID), **{"lambda": sweep["lambda"]}),
-        "modulation_ratio": _dataset(_phase_modulation(surface, grid.preferred), "1", ("alpha",)),
+        "modulation_ratio": _dataset(
+            _phase_modulation(surface, grid.preferred), "1", ("alpha",), description=_RATIO_GRID
+        ),
+        "modulation_ratio_full_cycle": _dataset(
+            full_ratio, "1", ("alpha",), description=_RATIO_FULL
+        ),
         "alpha": _dataset(alphas, "1"),
         "lambda": _dataset(sweep["lambda"], "1"),
         **grid.coordinates(),
@@ -315,34 +428,44 @@ def _modulation_map(
     """Fig 2d: modulation depth at the preferred orientation over (lambda, alpha).
 
     Lambdas log-spaced from ``2**log2_lambda_min`` to ``2**log2_lambda_max``,
-    alphas evenly spaced; the minimum depth with its lambda and alpha.
+    alphas evenly spaced; the minimum depth with its lambda and alpha; the
+    same over the configured phases (published protocol) and over a full cycle.
     """
     lambdas = 2.0 ** np.linspace(mm["log2_lambda_min"], mm["log2_lambda_max"], mm["n_lambda"])
     alphas = np.linspace(mm["alpha_min"], mm["alpha_max"], mm["n_alpha"])
     images = grid.images.reshape(*grid.shape, *grid.images.shape[1:])[:, grid.preferred]
-    mapped = _feedforward(
-        setup,
-        w0,
-        w1,
-        images,
-        lam=lambdas[:, None, None, None],
-        alpha=alphas[None, :, None, None],
-    )
+    parameters = dict(lam=lambdas[:, None, None, None], alpha=alphas[None, :, None, None])
+    mapped = _feedforward(setup, w0, w1, images, **parameters)
     responses = mapped.v[:, :, 0, :]
     depth = analysis.modulation_depth(responses, axis=-1)
-    best = np.unravel_index(np.nanargmin(depth), depth.shape)
+    full, full_depth = _full_cycle(setup, w0, w1, grid.full_cycle_images, **parameters)
     return {
-        "modulation_depth": _dataset(depth, "1", ("lambda", "alpha")),
+        "modulation_depth": _dataset(depth, "1", ("lambda", "alpha"), description=_RATIO_GRID),
         "responses": _dataset(responses, "a.u.", ("lambda", "alpha", "phase")),
+        "modulation_depth_full_cycle": _dataset(
+            full_depth, "1", ("lambda", "alpha"), description=_RATIO_FULL
+        ),
+        "responses_full_cycle": _dataset(full, "a.u.", ("lambda", "alpha", "phase_full_cycle")),
         "lambda": _dataset(lambdas, "1"),
         "alpha": _dataset(alphas, "1"),
         "phase": _angle(grid.phases, "stimulus phase (orientation 0)"),
-        "minimum": _dataset(
-            [depth[best], lambdas[best[0]], alphas[best[1]]],
-            "1",
-            description="minimum modulation depth, its lambda and alpha",
-        ),
+        "phase_full_cycle": _angle(grid.full_cycle_phases, "stimulus phase (orientation 0)"),
+        "minimum": _map_minimum(depth, lambdas, alphas, "v1.grid_phase_range_deg"),
+        "minimum_full_cycle": _map_minimum(full_depth, lambdas, alphas, "a full cycle"),
     }
+
+
+def _map_minimum(depth: NDArray, lambdas: NDArray, alphas: NDArray, phases: str) -> io.Dataset:
+    """The minimum of a ``(lambda, alpha)`` map of modulation depth, with its lambda and alpha.
+
+    ``phases`` names the phases the depth was measured over (in the description).
+    """
+    best = np.unravel_index(np.nanargmin(depth), depth.shape)
+    return _dataset(
+        [depth[best], lambdas[best[0]], alphas[best[1]]],
+        "1",
+        description=f"minimum modulation depth over {phases}, its lambda and alpha",
+    )
 
 
 def _controls(
@@ -372,6 +495,15 @@ def _controls(
         nonlinearity=model.SigmoidDendrite(),
     )
     sigmoid_surface = grid.surface(sigmoid.v)
+    _, sigmoid_full_ratio = _full_cycle(
+        setup,
+        narrow_w0,
+        w1,
+        grid.full_cycle_images,
+        lam=controls["lambda"],
+        alpha=alphas[:, None, None],
+        nonlinearity=model.SigmoidDendrite(),
+    )
     return {
         "nonoriented_w1": {
             "responses": _dataset(grid.surface(nonoriented.v), "a.u.", _GRID),
@@ -382,7 +514,13 @@ def _controls(
         "sigmoid_dendrite": {
             "responses": _dataset(sigmoid_surface, "a.u.", ("alpha", *_GRID)),
             "modulation_ratio": _dataset(
-                _phase_modulation(sigmoid_surface, grid.preferred), "1", ("alpha",)
+                _phase_modulation(sigmoid_surface, grid.preferred),
+                "1",
+                ("alpha",),
+                description=_RATIO_GRID,
+            ),
+            "modulation_ratio_full_cycle": _dataset(
+                sigmoid_full_ratio, "1", ("alpha",), description=_RATIO_FULL
             ),
             "alpha": _dataset(alphas, "1"),
             "lambda": _dataset(controls["lambda"], "1"),
@@ -421,9 +559,20 @@ def _hierarchical_input(
     # as in the authors' code, the unit's linear filter is the pre-filter itself
     result = _feedforward(setup, prefilter, w1, cortical, lam=hier["lambda"], alpha=hier["alpha"])
     surface = grid.surface(result.v)
+    _, full_ratio = _full_cycle(
+        setup,
+        prefilter,
+        w1,
+        stimuli.prefilter(grid.full_cycle_images, prefilter),
+        lam=hier["lambda"],
+        alpha=hier["alpha"],
+    )
     return {
         "responses": _dataset(surface, "a.u.", _GRID),
-        "modulation_ratio": _dataset(_phase_modulation(surface, grid.preferred), "1"),
+        "modulation_ratio": _dataset(
+            _phase_modulation(surface, grid.preferred), "1", description=_RATIO_GRID
+        ),
+        "modulation_ratio_full_cycle": _dataset(full_ratio, "1", description=_RATIO_FULL),
         "prefilter": _dataset(prefilter, "1", ("row", "column")),
         **_pixels(spec.n_pixels),
         "lambda": _dataset(hier["lambda"], "1"),
@@ -520,15 +669,58 @@ class _PerturbedDendrite:
         return self.base.combine(coefficients)
 
 
+@dataclass
+class _PerturbedModel:
+    """The two-term model with filters ``w0 + level u0``, ``w1 + level u1`` on one stack of stimuli.
+
+    One per stack (the grid, the full cycle): each keeps its own dendritic
+    sums, so adding the full cycle leaves the grid's responses bit-identical.
+    """
+
+    setup: Setup
+    images: NDArray
+    q0: NDArray
+    dendrite: _PerturbedDendrite
+    q_noise: NDArray | None = None
+
+    @classmethod
+    def build(cls, setup: Setup, w0: NDArray, w1: NDArray, images: NDArray) -> _PerturbedModel:
+        """The unperturbed drives of ``w0`` and ``w1`` for ``images`` ``(S, n, n)``."""
+        potentials = model.rate_to_potential(images, setup.pa2m)
+        dendrite = _PerturbedDendrite(setup, w1, potentials, setup.xor())
+        return cls(setup, images, model.linear_drive(w0, images), dendrite)
+
+    def use_noise(self, noise: tuple[NDArray, NDArray]) -> None:
+        """Start a new draw ``(u0, u1)``, each ``(repetition, n, n)``."""
+        self.dendrite.use_noise(noise[1])
+        self.q_noise = model.linear_drive(noise[0], self.images)
+
+    def responses(self, level: float, pc: Mapping[str, Any]) -> NDArray:
+        """Potentials ``(repetition, stimulus)``, a.u., at one noise level."""
+        if self.q_noise is None:
+            raise RuntimeError("no noise drawn yet: call use_noise first")
+        result = model.relax_feedforward(
+            self.q0 + level * self.q_noise,
+            self.dendrite.at(level),
+            lam=pc["lambda"],
+            alpha=pc["alpha"],
+            relaxation=self.setup.relaxation,
+        )
+        return result.v
+
+
 def _perturbed_responses(
     setup: Setup, grid: GaborGrid, w0: NDArray, w1: NDArray, pc: Mapping[str, Any]
-) -> tuple[NDArray, NDArray]:
+) -> tuple[NDArray, NDArray, NDArray]:
     """Responses with perturbed filters, and the perturbed filters of repetition 0.
 
     Returns
     -------
     responses : ndarray
         ``(level, repetition, phase, orientation)``, a.u.
+    full_cycle : ndarray
+        ``(level, repetition, phase_full_cycle)``, a.u.: the same filters at
+        the preferred orientation over a full cycle of phase.
     examples : ndarray
         ``(level, 2, n, n)``: ``w0`` and ``w1`` perturbed by the noise of repetition 0.
     """
@@ -536,29 +728,23 @@ def _perturbed_responses(
     reps, n = pc["repetitions"], w0.shape[-1]
     rng = setup.rng("perturbations")
     edge = float(np.abs(w0).max())
-    potentials = model.rate_to_potential(grid.images, setup.pa2m)
-    dendrite = _PerturbedDendrite(setup, w1, potentials, setup.xor())
-    q0 = model.linear_drive(w0, grid.images)
+    on_grid = _PerturbedModel.build(setup, w0, w1, grid.images)
+    on_cycle = _PerturbedModel.build(setup, w0, w1, grid.full_cycle_images)
     responses = np.empty((levels.size, reps, *grid.shape))
+    full_cycle = np.empty((levels.size, reps, grid.full_cycle_phases.size))
     examples = np.empty((levels.size, 2, n, n))
-    noise = q_noise = None
+    noise = None
     for i, level in enumerate(levels):
         if noise is None or not pc["shared_draws"]:
             noise = _draw_filter_noise(rng, edge, reps, n)
-            dendrite.use_noise(noise[1])
-            q_noise = model.linear_drive(noise[0], grid.images)
-        result = model.relax_feedforward(
-            q0 + level * q_noise,
-            dendrite.at(level),
-            lam=pc["lambda"],
-            alpha=pc["alpha"],
-            relaxation=setup.relaxation,
-        )
-        responses[i] = result.v.reshape(reps, *grid.shape)
+            on_grid.use_noise(noise)
+            on_cycle.use_noise(noise)
+        responses[i] = on_grid.responses(level, pc).reshape(reps, *grid.shape)
+        full_cycle[i] = on_cycle.responses(level, pc)
         examples[i, 0] = w0 + level * noise[0][0]
         examples[i, 1] = w1 + level * noise[1][0]
         log.info("perturbations: level %g done", level)
-    return responses, examples
+    return responses, full_cycle, examples
 
 
 def _perturbation_statistics(
@@ -620,16 +806,15 @@ def perturbations(config: Mapping[str, Any]) -> dict[str, Any]:
     spec = setup.filter_spec()
     w0, w1 = model.model_filters(spec)
     grid = GaborGrid.build(setup, spec)
-    responses, examples = _perturbed_responses(setup, grid, w0, w1, pc)
+    responses, full_cycle, examples = _perturbed_responses(setup, grid, w0, w1, pc)
     stats = _perturbation_statistics(setup, grid, w0, w1, pc, responses)
+    full_ratio = analysis.modulation_depth(full_cycle, axis=-1)
     rep_dims = ("noise_level", "repetition")
     return {
         "responses": _dataset(responses, "a.u.", (*rep_dims, *_GRID)),
-        "modulation_ratio": _dataset(stats["ratio"], "1", rep_dims),
-        "modulation_ratio_mean": _dataset(
-            np.nanmean(stats["ratio"], axis=1), "1", ("noise_level",)
-        ),
-        "modulation_ratio_sd": _dataset(np.nanstd(stats["ratio"], axis=1), "1", ("noise_level",)),
+        **_ratio_datasets(stats["ratio"], "", _RATIO_GRID),
+        "responses_full_cycle": _dataset(full_cycle, "a.u.", (*rep_dims, "phase_full_cycle")),
+        **_ratio_datasets(full_ratio, "_full_cycle", _RATIO_FULL),
         "orientation_tuning": _dataset(
             stats["tuning"],
             "1",
@@ -651,7 +836,20 @@ def perturbations(config: Mapping[str, Any]) -> dict[str, Any]:
         ),
         "figure_levels": _dataset(pc["figure_levels"], "1", description="levels drawn"),
         "repetition": _dataset(np.arange(pc["repetitions"]), "1"),
-        **grid.coordinates(),
+        **grid.coordinates(full_cycle=True),
+    }
+
+
+def _ratio_datasets(ratio: NDArray, suffix: str, description: str) -> dict[str, io.Dataset]:
+    """Modulation ratios per (level, repetition), their mean and sd over repetitions.
+
+    Named ``modulation_ratio{suffix}``, ``modulation_ratio{suffix}_mean`` and ``..._sd``.
+    """
+    name = f"modulation_ratio{suffix}"
+    return {
+        name: _dataset(ratio, "1", ("noise_level", "repetition"), description=description),
+        f"{name}_mean": _dataset(np.nanmean(ratio, axis=1), "1", ("noise_level",)),
+        f"{name}_sd": _dataset(np.nanstd(ratio, axis=1), "1", ("noise_level",)),
     }
 
 
@@ -1291,6 +1489,50 @@ def _keyed(keys: Any, values: Any) -> dict[str, float]:
     }
 
 
+def _phase_range_deg(phases: NDArray) -> list[float]:
+    """``[first, last]`` of a phase grid in radians, as degrees (rounded to 1e-9 degree)."""
+    return [round(math.degrees(float(phases[0])), 9), round(math.degrees(float(phases[-1])), 9)]
+
+
+def _map_minimum_summary(minimum: NDArray) -> dict[str, float]:
+    """The ``(depth, lambda, alpha)`` of a modulation map's minimum, by name."""
+    return {
+        "modulation_depth": float(minimum[0]),
+        "lambda": float(minimum[1]),
+        "alpha": float(minimum[2]),
+    }
+
+
+def _modulation_summary(sc: Mapping[str, Any], pt: Mapping[str, Any]) -> dict[str, Any]:
+    """The phase-modulation entries of ``summary.json``, from the simple_complex and
+    perturbations files.
+
+    Keys without ``full_cycle`` are over the phases of ``v1.grid_phase_range_deg``
+    (the published protocol: [-90, 90] degrees, half a cycle), unchanged from
+    earlier versions; keys with ``full_cycle`` over ``[low, low + 360]`` degrees at
+    the same step. ``modulation_phase_range_deg`` records both ranges.
+    """
+    mm = sc["modulation_map"]
+    return {
+        "modulation_phase_range_deg": {
+            "grid": _phase_range_deg(sc["phase"]),
+            "full_cycle": _phase_range_deg(sc["phase_full_cycle"]),
+        },
+        "modulation_ratio_by_lambda": _keyed(sc["lambda"], sc["modulation_ratio"]),
+        "modulation_ratio_full_cycle_by_lambda": _keyed(
+            sc["lambda"], sc["modulation_ratio_full_cycle"]
+        ),
+        "modulation_map_minimum": _map_minimum_summary(mm["minimum"]),
+        "modulation_map_minimum_full_cycle": _map_minimum_summary(mm["minimum_full_cycle"]),
+        "perturbation_modulation_ratio_by_level": _keyed(
+            pt["noise_level"], pt["modulation_ratio_mean"]
+        ),
+        "perturbation_modulation_ratio_full_cycle_by_level": _keyed(
+            pt["noise_level"], pt["modulation_ratio_full_cycle_mean"]
+        ),
+    }
+
+
 def summarise(
     inputs: Mapping[str, str | os.PathLike],
     output: str | os.PathLike,
@@ -1313,7 +1555,10 @@ def summarise(
     Returns
     -------
     dict
-        The summary written.
+        The summary written. Phase modulation is reported over the phases of
+        ``v1.grid_phase_range_deg`` (published protocol, keys unchanged) and
+        over a full cycle (keys with ``full_cycle``), see :func:`_modulation_summary`;
+        ``modulation_depth_by_contrast`` is over a full cycle, as published.
     """
     missing = sorted(set(EXPERIMENTS) - set(inputs))
     if missing:
@@ -1329,9 +1574,8 @@ def summarise(
     sweep = np.array([s.decode() if isinstance(s, bytes) else s for s in osh["sweep"]])
     in_l2 = sweep == "lambda2"
     pt = data["perturbations"]
-    mm = sc["modulation_map"]["minimum"]
     summary: dict[str, Any] = {
-        "modulation_ratio_by_lambda": _keyed(sc["lambda"], sc["modulation_ratio"]),
+        **_modulation_summary(sc, pt),
         "k_model": float(st["k_model"]),
         "k_experiment": float(st["k_experiment"]),
         "modulation_depth_by_contrast": _keyed(co["contrast"], co["modulation_depth"][main]),
@@ -1347,14 +1591,6 @@ def summarise(
         ),
         "tuning_hwhm_deg_by_alpha2": _keyed(
             osh["alpha2"][sweep == "alpha2"], osh["tuning_hwhm_deg"][sweep == "alpha2"]
-        ),
-        "modulation_map_minimum": {
-            "modulation_depth": float(mm[0]),
-            "lambda": float(mm[1]),
-            "alpha": float(mm[2]),
-        },
-        "perturbation_modulation_ratio_by_level": _keyed(
-            pt["noise_level"], pt["modulation_ratio_mean"]
         ),
         "protocol": data["simple_complex"]["attrs"]["protocol"],
         "dendritic_sum": data["simple_complex"]["attrs"]["dendritic_sum"],

@@ -49,6 +49,22 @@ def _angle_axis(axis: Any, which: str = "x") -> None:
     getattr(axis, f"set_{which}ticklabels")(_TICK_LABELS)
 
 
+def _phase_axis(axis: Any, phases: np.ndarray, which: str = "x") -> None:
+    """Ticks of a phase axis (radians): those of :func:`_angle_axis` for phases within
+    [-pi/2, pi/2] (the published grid), else every pi/2 over the range."""
+    if phases.min() >= -np.pi / 2 - 1e-9 and phases.max() <= np.pi / 2 + 1e-9:
+        _angle_axis(axis, which)
+        return
+    quarters = np.arange(np.ceil(phases.min() / (np.pi / 2) - 1e-9), phases.max() / (np.pi / 2))
+    getattr(axis, f"set_{which}ticks")(quarters * np.pi / 2)
+    getattr(axis, f"set_{which}ticklabels")([f"{90 * q:g}°" for q in quarters])
+
+
+def _grid_phases_label(phases: np.ndarray) -> str:
+    """``[low°, high°]`` of a phase grid in radians."""
+    return f"[{np.degrees(phases[0]):.0f}°, {np.degrees(phases[-1]):.0f}°]"
+
+
 def _surface(
     axis: Any,
     orientations: np.ndarray,
@@ -61,7 +77,8 @@ def _surface(
     """Rectified, peak-normalised response over (phase, orientation), one line per phase.
 
     The green line is the response at orientation 0 (the preferred one) across
-    phases: flat for a complex cell, a half-cycle bump for a simple cell.
+    phases: flat for a complex cell, a half-cycle bump for a simple cell (over
+    the published half cycle of phase, [-pi/2, pi/2]).
     """
     rectified = analysis.rectify(responses)
     peak = rectified.max()
@@ -71,10 +88,11 @@ def _surface(
     zero = int(np.argmin(np.abs(orientations)))
     axis.plot(np.zeros_like(phases), phases, z[:, zero], color="tab:green", lw=2.0)
     axis.set_xlim(-1.6, 1.6)
-    axis.set_ylim(-1.6, 1.6)
+    # the phase range is configurable (v1.grid_phase_range_deg; published: +-pi/2)
+    axis.set_ylim(min(-1.6, phases.min() - 0.03), max(1.6, phases.max() + 0.03))
     axis.set_zlim(0, 1)
     _angle_axis(axis, "x")
-    _angle_axis(axis, "y")
+    _phase_axis(axis, phases, "y")
     axis.set_xlabel("orientation")
     axis.set_ylabel("phase")
     axis.set_zlabel("response")
@@ -94,6 +112,14 @@ def _phase_tuning(surface: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+def _modulation_text(data: dict[str, Any], index: Any = ()) -> str:
+    """``modulation_ratio[index]`` over the grid's phases and, if stored, over a full cycle."""
+    text = f"{float(data['modulation_ratio'][index]):.2f}"
+    if "modulation_ratio_full_cycle" in data:
+        text += f" (full cycle {float(data['modulation_ratio_full_cycle'][index]):.2f})"
+    return text
+
+
 def draw_simple_complex_surfaces(data: dict[str, Any]) -> Figure:
     """Fig 2a: response surfaces for each lambda."""
     lambdas = data["lambda"]
@@ -103,15 +129,18 @@ def draw_simple_complex_surfaces(data: dict[str, Any]) -> Figure:
     figure = plt.figure(figsize=(4.2 * columns, 3.8 * rows))
     for i, lam in enumerate(lambdas):
         axis = figure.add_subplot(rows, columns, i + 1, projection="3d")
-        ratio = data["modulation_ratio"][i]
         _surface(
             axis,
             data["orientation"],
             data["phase"],
             data["responses"][i],
-            title=f"{_LAMBDA} = {lam:g}  (modulation {ratio:.2f})",
+            title=f"{_LAMBDA} = {lam:g}\nmodulation {_modulation_text(data, i)}",
         )
-    figure.suptitle("Responses to Gabor patches over orientation and phase (rectified, normalised)")
+    # above the two-line panel titles
+    figure.suptitle(
+        "Responses to Gabor patches over orientation and phase (rectified, normalised)",
+        y=1.0 + 0.06 / rows,
+    )
     return figure
 
 
@@ -127,7 +156,7 @@ def draw_simple_complex_phase_tuning(data: dict[str, Any]) -> Figure:
         right.plot(phases, curve, marker="s", ms=3, label=f"{_ALPHA} = {alpha:g}")
     right.set_title(f"phase tuning vs α at λ = {float(sweep['lambda']):g}")
     for axis in (left, right):
-        _angle_axis(axis)
+        _phase_axis(axis, phases)
         axis.set_xlabel("stimulus phase")
         axis.set_ylabel("normalised response")
         axis.legend(fontsize=8)
@@ -157,7 +186,9 @@ def draw_simple_complex_modulation_map(data: dict[str, Any]) -> Figure:
     axis.set_yticklabels([f"{2**t:g}" for t in ticks])
     axis.set_xlabel(f"{_ALPHA} (back-propagation attenuation)")
     axis.set_ylabel(f"{_LAMBDA} (XOR weight)")
-    axis.set_title("Phase modulation at the preferred orientation")
+    axis.set_title(
+        f"Phase modulation at the preferred orientation, phases {_grid_phases_label(mm['phase'])}"
+    )
     return figure
 
 
@@ -186,7 +217,7 @@ def draw_simple_complex_controls(data: dict[str, Any]) -> Figure:
     axis = figure.add_subplot(1, 3, 3)
     for alpha, curve in zip(sig["alpha"], _phase_tuning(sig["responses"]), strict=True):
         axis.plot(data["phase"], curve, lw=1, label=f"{alpha:g}")
-    _angle_axis(axis)
+    _phase_axis(axis, data["phase"])
     axis.set_xlabel("stimulus phase")
     axis.set_ylabel("normalised response")
     axis.set_title("sigmoid dendrite: phase tuning for each α")
@@ -208,8 +239,8 @@ def draw_simple_complex_hierarchical(data: dict[str, Any]) -> Figure:
         data["orientation"],
         data["phase"],
         hier["responses"],
-        title=f"hierarchical input, λ = {float(hier['lambda']):g}, α = {float(hier['alpha']):g} "
-        f"(modulation {float(hier['modulation_ratio']):.2f})",
+        title=f"hierarchical input, λ = {float(hier['lambda']):g}, α = {float(hier['alpha']):g}\n"
+        f"modulation {_modulation_text(hier)}",
     )
     return figure
 
@@ -250,8 +281,15 @@ def draw_perturbations_summary(data: dict[str, Any]) -> Figure:
     """Fig 4b and tuning: modulation ratio, phase MSE, tuning width over noise level."""
     levels = data["noise_level"]
     figure, axes = plt.subplots(1, 4, figsize=(19, 4.3))
-    ratio = data["modulation_ratio"]
-    axes[0].errorbar(levels, np.nanmean(ratio, 1), np.nanstd(ratio, 1), marker="o", capsize=3)
+    ratios = [("modulation_ratio", _grid_phases_label(data["phase"]))]
+    if "modulation_ratio_full_cycle" in data:
+        ratios.append(("modulation_ratio_full_cycle", "full cycle"))
+    for (name, label), marker in zip(ratios, "ox", strict=False):
+        ratio = data[name]
+        axes[0].errorbar(
+            levels, np.nanmean(ratio, 1), np.nanstd(ratio, 1), marker=marker, capsize=3, label=label
+        )
+    axes[0].legend(title="phases", fontsize=8)
     axes[0].set_ylabel("modulation ratio (max-min)/max")
     axes[0].set_title("phase modulation at the preferred orientation")
     mse = data["mse_phase"]
