@@ -5,7 +5,8 @@ rates, synapses linearised at kernels.cell.Vrest_mV or at the MC network's
 measured potentials, groundtruth.kernel_vrest) for the spikes of a finished
 ``snakemake groundtruth`` run, predicts with lfpflow.signals.forward and compares with
 the MC signals (lfpflow.signals.comparison); prints a table and the kernel-route cost.
-Used for docs/groundtruth.md.
+Used for docs/groundtruth.md. R² is the coefficient of determination
+(comparison.json's ``r2``), r the signed correlation, r² its square.
 
 Usage (from a project folder with a finished run):
 
@@ -80,7 +81,12 @@ def main(run_dir: Path, config_file: Path) -> None:
         kernel_s = time.perf_counter() - started
         started = time.perf_counter()
         predicted = compute_signals(
-            t_ms, counts, kernels, config["forward"]["head_model"], config["forward"]["meg"]
+            t_ms,
+            counts,
+            kernels,
+            config["forward"]["head_model"],
+            config["forward"]["meg"],
+            dt_ms=dt,
         )
         forward_s = time.perf_counter() - started
         n = min(truth["LFP"].shape[1], predicted["LFP"].shape[1])
@@ -94,17 +100,19 @@ def main(run_dir: Path, config_file: Path) -> None:
         )
         rows.append((label, result, kernel_s, forward_s))
     print(
-        "| kernels | LFP median R² (10-90 %) | LFP filt. | LFP std ratio | CDM_z R² | "
-        "CDM_z filt. | CDM_z std ratio | kernels s | forward s |"
+        "| kernels | LFP median R² (10-90 %) | LFP filt. | LFP r | LFP r² | LFP std ratio "
+        "| CDM_z R² | CDM_z filt. | CDM_z r | CDM_z std ratio | kernels s | forward s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, r, kernel_s, forward_s in rows:
         lfp, cdm = r["LFP"], r["CDM_z"]
         print(
             f"| {label} | {lfp['median_r2']:.3f} ({lfp['q10_r2']:.2f}-{lfp['q90_r2']:.2f}) | "
-            f"{lfp['filtered']['median_r2']:.3f} | {lfp['median_std_ratio']:.2f} | "
+            f"{lfp['filtered']['median_r2']:.3f} | {lfp['median_correlation']:.3f} | "
+            f"{lfp['median_squared_correlation']:.3f} | {lfp['median_std_ratio']:.2f} | "
             f"{cdm['r2'][0]:.3f} | {cdm['filtered']['r2'][0]:.3f} | "
-            f"{cdm['std_ratio'][0]:.2f} | {kernel_s:.1f} | {forward_s:.2f} |"
+            f"{cdm['correlation'][0]:.3f} | {cdm['std_ratio'][0]:.2f} | "
+            f"{kernel_s:.1f} | {forward_s:.2f} |"
         )
 
 

@@ -2,7 +2,8 @@
 
 Runs, for one configuration (default: config/config.yaml with the scale and
 duration given on the command line), the following MC networks and kernel
-predictions and prints R² / std ratio (prediction / MC) for LFP and CDM_z:
+predictions and prints R² (coefficient of determination, comparison.json's
+``r2``), signed correlation r and std ratio (prediction / MC) for LFP and CDM_z:
 
 ``active``
     The ground-truth network as ``snakemake groundtruth`` simulates it (hh
@@ -230,7 +231,9 @@ def predict(config, spikes, kernels) -> dict:
         times, tstop_ms=gt["tstop_ms"], dt_ms=config["simulation"]["dt_ms"]
     )
     fwd = config["forward"]
-    return compute_signals(t_ms, counts, kernels, fwd["head_model"], fwd["meg"])
+    return compute_signals(
+        t_ms, counts, kernels, fwd["head_model"], fwd["meg"], dt_ms=config["simulation"]["dt_ms"]
+    )
 
 
 def compare(config, truth: dict, predicted: dict) -> dict:
@@ -250,8 +253,9 @@ def row(label: str, r: dict) -> str:
     lfp, cdm = r["LFP"], r["CDM_z"]
     line = (
         f"| {label} | {lfp['median_r2']:.3f} ({lfp['q10_r2']:.2f}-{lfp['q90_r2']:.2f}) | "
+        f"{lfp['median_correlation']:.3f} | "
         f"{lfp['median_std_ratio']:.2f} ({lfp['q10_std_ratio']:.2f}-{lfp['q90_std_ratio']:.2f}) | "
-        f"{cdm['r2'][0]:.3f} | {cdm['std_ratio'][0]:.2f} |"
+        f"{cdm['r2'][0]:.3f} | {cdm['correlation'][0]:.3f} | {cdm['std_ratio'][0]:.2f} |"
     )
     print(line, flush=True)
     return line
@@ -439,10 +443,10 @@ def main() -> None:
         )
 
     print(
-        "| MC network vs kernels | LFP median R² (10-90 %) | LFP std ratio median (10-90 %) "
-        "| CDM_z R² | CDM_z std ratio |"
+        "| MC network vs kernels | LFP median R² (10-90 %) | LFP median r "
+        "| LFP std ratio median (10-90 %) | CDM_z R² | CDM_z r | CDM_z std ratio |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for line in rows:
         print(line)
     (out / "table.md").write_text("\n".join(rows) + "\n")

@@ -55,12 +55,19 @@ def test_predict_groundtruth_convolves_the_spikes_and_records_the_network(tmp_pa
     io.write_h5(tmp_path / "truth.h5", {"t_ms": io.Dataset(np.zeros(1), "ms")}, attrs=attrs)
     assert groundtruth.read_linearisation_potentials(tmp_path / "truth.h5") == potentials
     # kernels: 1 mV on contact 0 at lag 0 for E -> E, 10 mV for I -> E, nothing else
-    n_contacts, lags = 3, np.array([-dt_ms, 0.0, dt_ms])
+    # (lags +-10 ms, so that write_kernel's truncation check sees a decayed kernel)
+    half = round(10.0 / dt_ms)
+    n_contacts, lags = 3, np.arange(-half, half + 1) * dt_ms
     paths = []
     for post, pre in (("E", "E"), ("E", "I"), ("I", "E"), ("I", "I")):
-        lfp = np.zeros((n_contacts, 3))
-        lfp[0, 1] = {("E", "E"): 1.0, ("E", "I"): 10.0}.get((post, pre), 0.0)
-        kernel = {"LFP": lfp, "CDM": np.zeros((3, 3)), "tau_ms": lags, "z_um": np.arange(3.0)}
+        lfp = np.zeros((n_contacts, lags.size))
+        lfp[0, half] = {("E", "E"): 1.0, ("E", "I"): 10.0}.get((post, pre), 0.0)
+        kernel = {
+            "LFP": lfp,
+            "CDM": np.zeros((3, lags.size)),
+            "tau_ms": lags,
+            "z_um": np.arange(3.0),
+        }
         paths.append(tmp_path / f"{post}_{pre}.h5")
         write_kernel(paths[-1], kernel, config=config, post=post, pre=pre)
 
@@ -128,9 +135,17 @@ def test_groundtruth_comparison_per_population_sums_the_pathways() -> None:
     assert population_E["pathways"] == ["E_E", "E_I"]
     assert population_E["LFP"]["median_r2"] == pytest.approx(1.0)
     assert population_E["CDM_z"]["median_std_ratio"] == pytest.approx(1.0)
-    assert population_I["LFP"]["median_r2"] == pytest.approx(1.0)
+    # I: the prediction is half the truth. R² (coefficient of determination)
+    # 1 - (1 - 0.5)^2 = 0.75; the correlation and its square do not see the scale
+    assert population_I["LFP"]["median_r2"] == pytest.approx(0.75)
+    assert population_I["LFP"]["median_correlation"] == pytest.approx(1.0)
+    assert population_I["LFP"]["median_squared_correlation"] == pytest.approx(1.0)
     assert population_I["EEG"]["median_std_ratio"] == pytest.approx(0.5)
+    assert population_I["CDM_z"]["filtered"]["r2"] == pytest.approx([0.75])
     assert len(result["LFP"]["r2"]) == 4 and result["LFP"]["median_r2"] < 1.0
+    for name in ("r2", "correlation", "squared_correlation", "std_ratio"):
+        for stat in ("", "median_", "q10_", "q90_"):
+            assert f"{stat}{name}" in result["CDM_z"]["filtered"], (stat, name)
     network = result["network"]
     assert network["population_sizes"] == {"E": 4, "I": 2}  # JSON decoded
     assert network["timings_s"] == {"build": 1.5}
@@ -139,3 +154,41 @@ def test_groundtruth_comparison_per_population_sums_the_pathways() -> None:
     assert result["settings"]["transient_ms"] == 10.0
     assert set(result["meets_targets"]) == {"median_r2_LFP", "median_r2_CDM_z", "std_ratio"}
     assert "provenance" in result and "notes" in result
+    assert "coefficient of determination" in result["notes"]
+
+
+def test_sign_flipped_prediction_fails_the_groundtruth_targets() -> None:
+    # before issue 13 "r2" was the squared correlation, and -truth met every target
+    config = _groundtruth_config()
+    rng = np.random.default_rng(4)
+    n = 4000
+    part = {m: rng.normal(size=(k, n)).cumsum(axis=1) for m, k in (("LFP", 4), ("CDM", 3))}
+    part["EEG"] = part["CDM"][:2]
+    truth_attrs = {
+        **{k: json.dumps(v) if isinstance(v, dict) else v for k, v in NETWORK_ATTRS.items()},
+        "max_relative_current_sum": 1e-12,
+        "mean_soma_potential_mV": json.dumps({"E": -61.0}),
+        "linearisation_potential_mV": json.dumps({"E:E": -58.0}),
+    }
+    flipped = {m: -v for m, v in part.items()}
+    truth = {**part, "contributions": {"E": part}, "attrs": truth_attrs}
+    predicted = {
+        **flipped,
+        "contributions": {"E_E": flipped},
+        "attrs": {
+            "measured_rates_Hz": json.dumps({"E": 5.0}),
+            "kernel_vrest": "measured",
+            "kernel_vrest_mV": json.dumps({"E:E": -58.0}),
+        },
+    }
+    result = groundtruth.groundtruth_comparison(truth, predicted, config)
+    assert result["meets_targets"] == {
+        "median_r2_LFP": False,
+        "median_r2_CDM_z": False,
+        "std_ratio": True,  # sign-blind
+    }
+    for signal in ("LFP", "CDM_z", "EEG"):
+        assert result[signal]["median_r2"] == pytest.approx(-3.0)
+        assert result[signal]["median_correlation"] == pytest.approx(-1.0)
+        assert result[signal]["median_squared_correlation"] == pytest.approx(1.0)
+    assert result["populations"]["E"]["LFP"]["median_correlation"] == pytest.approx(-1.0)

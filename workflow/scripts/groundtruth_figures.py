@@ -1,4 +1,7 @@
-"""Rule groundtruth_figures: overlay of MC ground truth and prediction; R² vs depth."""
+"""Rule groundtruth_figures: overlay of MC ground truth and prediction; scores vs depth.
+
+R² is the coefficient of determination (lfpflow.signals.comparison).
+"""
 
 import json
 from pathlib import Path

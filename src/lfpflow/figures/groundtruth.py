@@ -1,4 +1,10 @@
-"""Figures of the ground-truth comparison (matplotlib; every function returns a Figure)."""
+"""Figures of the ground-truth comparison (matplotlib; every function returns a Figure).
+
+"R²" in the figures is the coefficient of determination ``1 - SS_res / SS_tot``
+of comparison.json's ``r2`` (signal means removed, no fitted scale; negative
+when the prediction is worse than none, e.g. of the wrong sign), not the
+squared correlation (lfpflow.signals.comparison).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 #: Single-channel panels beside the LFP: title, signal, row of it shown, unit,
-#: key of its R² in comparison.json.
+#: key of its scores (coefficient of determination ``r2``) in comparison.json.
 _CHANNEL_PANELS = (
     ("CDM z", "CDM", 2, "nA um", "CDM_z"),
     ("EEG, first electrode", "EEG", 0, "uV", "EEG"),
@@ -33,7 +39,8 @@ def overlay_figure(
 
     Left: LFP per contact (mV, each trace offset by its depth, scaled to the
     largest ground-truth deflection); right: CDM z (nA*um) and EEG at the
-    first electrode (uV). R² of each channel (raw) is printed beside it when
+    first electrode (uV). The coefficient of determination R² and the
+    correlation r of each channel (raw) are printed beside it when
     ``comparison`` (comparison.json) is given.
 
     Parameters
@@ -58,7 +65,7 @@ def overlay_figure(
         np.asarray(truth["LFP"])[:, start:stop],
         np.asarray(predicted["LFP"])[:, start:stop],
         np.asarray(truth["z_um"]),
-        r2=None if comparison is None else comparison["LFP"]["r2"],
+        scores=None if comparison is None else _scores(comparison["LFP"]),
     )
     for row, (name, signal, channel, unit, key) in enumerate(_CHANNEL_PANELS):
         _plot_channel_overlay(
@@ -68,9 +75,20 @@ def overlay_figure(
             np.asarray(predicted[signal])[channel][start:stop],
             title=name,
             unit=unit,
-            r2=None if comparison is None else comparison[key]["r2"][0],
+            scores=None if comparison is None else _scores(comparison[key])[0],
         )
     return fig
+
+
+def _scores(result: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """(coefficient of determination, signed correlation) per channel of one signal.
+
+    Parameters
+    ----------
+    result : Mapping
+        One signal's entry of comparison.json (``r2``, ``correlation``).
+    """
+    return list(zip(result["r2"], result["correlation"], strict=True))
 
 
 def _sample_range(window_ms: Sequence[float], dt_ms: float, n_samples: int) -> tuple[int, int]:
@@ -103,7 +121,7 @@ def _plot_lfp_overlay(
     lfp_predicted: np.ndarray,
     z: np.ndarray,
     *,
-    r2: Sequence[float] | None,
+    scores: Sequence[tuple[float, float]] | None,
 ) -> None:
     """LFP of every contact, ground truth and prediction, each offset by its depth.
 
@@ -121,8 +139,9 @@ def _plot_lfp_overlay(
         LFP (mV), contacts x samples, over ``t``.
     z : numpy.ndarray
         Contact depths (um).
-    r2 : sequence of float, optional
-        R² of each contact, printed at the end of its traces.
+    scores : sequence of (float, float), optional
+        Coefficient of determination R² and correlation r of each contact,
+        printed at the end of its traces.
     """
     # the mean is removed: the offsets must not hide the waveforms
     lfp_truth = lfp_truth - lfp_truth.mean(axis=1, keepdims=True)
@@ -144,8 +163,9 @@ def _plot_lfp_overlay(
             lw=0.8,
             label="kernel prediction" if i == 0 else None,
         )
-        if r2 is not None:
-            ax.text(t[-1], depth, f" R²={r2[i]:.2f}", fontsize=7, va="center")
+        if scores is not None:
+            r2, r = scores[i]
+            ax.text(t[-1], depth, f" R²={r2:.2f}\n r={r:+.2f}", fontsize=6, va="center")
     ax.set_xlabel("t (ms)")
     ax.set_ylabel("contact depth (um)")
     ax.set_title(f"LFP (mean removed; scale bar: {scale:.3g} mV = {_TRACE_FILL * spacing:.0f} um)")
@@ -160,7 +180,7 @@ def _plot_channel_overlay(
     *,
     title: str,
     unit: str,
-    r2: float | None,
+    scores: tuple[float, float] | None,
 ) -> None:
     """One channel, ground truth and prediction, each with its mean removed.
 
@@ -176,18 +196,26 @@ def _plot_channel_overlay(
         Name of the channel.
     unit : str
         Unit of the channel (e.g. ``nA um`` for the CDM, ``uV`` for the EEG).
-    r2 : float, optional
-        R² of the prediction, added to the title.
+    scores : (float, float), optional
+        Coefficient of determination R² and correlation r of the prediction,
+        added to the title.
     """
     ax.plot(t, truth - truth.mean(), color="k", lw=0.8)
     ax.plot(t, predicted - predicted.mean(), color="tab:red", lw=0.8)
-    ax.set_title(title if r2 is None else f"{title} (R² = {r2:.2f})")
+    if scores is not None:
+        title = f"{title} (R² = {scores[0]:.2f}, r = {scores[1]:+.2f})"
+    ax.set_title(title)
     ax.set_ylabel(f"{unit} (mean removed)")
     ax.set_xlabel("t (ms)")
 
 
 def r2_depth_figure(comparison: Mapping[str, Any], z_um: Sequence[float]) -> Figure:
-    """R² and std ratio of the LFP per contact depth, raw and filtered.
+    """Coefficient of determination, correlation and std ratio of the LFP per contact depth.
+
+    Raw and low-pass filtered, and (raw R²) per postsynaptic population. The
+    R² axis is the coefficient of determination, clipped at -1 (values below
+    are drawn at the edge); the correlation panel shows the sign, which the
+    std ratio does not.
 
     Parameters
     ----------
@@ -197,29 +225,35 @@ def r2_depth_figure(comparison: Mapping[str, Any], z_um: Sequence[float]) -> Fig
         Contact depths (um).
     """
     z = np.asarray(z_um, dtype=float)
-    fig = Figure(figsize=(8, 5), layout="constrained")
-    ax_r2, ax_std = fig.subplots(1, 2, sharey=True)
+    fig = Figure(figsize=(11, 5), layout="constrained")
+    ax_r2, ax_r, ax_std = fig.subplots(1, 3, sharey=True)
     lfp = comparison["LFP"]
     for data, style, label in ((lfp, "o-", "raw"), (lfp["filtered"], "s--", "low-pass")):
-        ax_r2.plot(data["r2"], z, style, label=label)
+        ax_r2.plot(np.maximum(data["r2"], -1.0), z, style, label=label)
+        ax_r.plot(data["correlation"], z, style, label=label)
         ax_std.plot(data["std_ratio"], z, style, label=label)
     for name, part in comparison.get("populations", {}).items():
-        ax_r2.plot(part["LFP"]["r2"], z, ":", label=f"{name} cells (raw)")
+        ax_r2.plot(np.maximum(part["LFP"]["r2"], -1.0), z, ":", label=f"{name} cells (raw)")
     target = comparison.get("targets", {})
     if "median_r2_LFP" in target:
         ax_r2.axvline(target["median_r2_LFP"], color="grey", lw=0.8)
     for key in ("std_ratio_min", "std_ratio_max"):
         if key in target:
             ax_std.axvline(target[key], color="grey", lw=0.8)
+    for ax in (ax_r2, ax_r):
+        ax.axvline(0.0, color="k", lw=0.5)
     ax_std.axvline(1.0, color="k", lw=0.5)
-    ax_r2.set_xlim(0, 1)
-    ax_r2.set_xlabel("R² (prediction vs MC)")
-    ax_std.set_xlabel("std(prediction) / std(MC)")
+    ax_r2.set_xlim(-1.05, 1)
+    ax_r.set_xlim(-1.05, 1.05)
+    ax_r2.set_xlabel("R² = 1 - SS_res/SS_tot (coefficient of determination)")
+    ax_r.set_xlabel("correlation r (signed)")
+    ax_std.set_xlabel("std(prediction) / std(MC) (sign-blind)")
     ax_r2.set_ylabel("contact depth (um)")
     cdm = comparison["CDM_z"]
-    ax_r2.set_title(
-        f"LFP median R² {lfp['median_r2']:.2f} (filtered {lfp['filtered']['median_r2']:.2f}); "
-        f"CDM_z {cdm['r2'][0]:.2f}",
+    fig.suptitle(
+        f"LFP median R² {lfp['median_r2']:.2f} (filtered {lfp['filtered']['median_r2']:.2f}), "
+        f"median r {lfp['median_correlation']:+.2f}; CDM_z R² {cdm['r2'][0]:.2f}, "
+        f"r {cdm['correlation'][0]:+.2f} (R² is the coefficient of determination)",
         fontsize=9,
     )
     ax_r2.legend(fontsize=7)

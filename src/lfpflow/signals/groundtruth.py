@@ -52,11 +52,16 @@ COMPARISON_NETWORK_ATTRS = (
 )
 
 COMPARISON_NOTES = (
-    "r2: squared Pearson correlation per channel after the transient; std_ratio: "
-    "std(prediction)/std(ground truth); filtered: zero-phase Butterworth low-pass. "
-    "populations: ground-truth contribution of each postsynaptic population vs the sum of "
-    "its predicted pathway contributions (a per-pathway split of the MC network does "
-    "not exist: its currents mix all inputs nonlinearly)."
+    "Per channel after the transient, each signal's mean over that window removed: "
+    "r2: coefficient of determination 1 - SS_res/SS_tot of the prediction as it is "
+    "(no fitted scale; <= 1, < 0 when worse than zero fluctuation, -3 for a sign-flipped "
+    "prediction); correlation: signed Pearson r; squared_correlation: r^2 (sign- and "
+    "scale-blind, the R^2 reported before issue 13); std_ratio: std(prediction)/std(ground "
+    "truth) (sign-blind). r2 = 2 r s - s^2 with s the std ratio. Targets: median r2 of LFP "
+    "and CDM_z, median std ratios. filtered: zero-phase Butterworth low-pass. populations: "
+    "ground-truth contribution of each postsynaptic population vs the sum of its predicted "
+    "pathway contributions (a per-pathway split of the MC network does not exist: its "
+    "currents mix all inputs nonlinearly)."
 )
 
 
@@ -88,10 +93,11 @@ def predict_groundtruth(
 ) -> dict[str, Any]:
     """Kernel prediction of the MC network's signals from its own spikes; writes predicted.h5.
 
-    Population spike counts per ``simulation.dt_ms`` bin up to
-    ``groundtruth.tstop_ms`` (:func:`lfpflow.signals.rates.population_rates`)
+    Population spike counts per ``simulation.dt_ms`` bin ``[k dt, (k + 1) dt)``
+    up to ``groundtruth.tstop_ms`` (:func:`lfpflow.signals.rates.population_rates`)
     are convolved with the ground-truth kernels
-    (:func:`lfpflow.signals.forward.compute_signals`). The file has the layout
+    (:func:`lfpflow.signals.forward.compute_signals`); sample k is the signal at
+    k dt, like sample k of the MC signals. The file has the layout
     of ``signals.h5`` (LFP mV, CDM nA*um, EEG uV, MEG fT; contributions per
     pathway) with, as root attributes, the network description of
     ``truth_path``, the measured mean rates (Hz, after
@@ -118,12 +124,13 @@ def predict_groundtruth(
     spikes = read_spikes(spikes_path)
     with h5py.File(truth_path, "r") as truth:
         truth_attrs = dict(truth.attrs)
-    t_ms, counts = population_rates(
-        spikes.times_ms, tstop_ms=gt["tstop_ms"], dt_ms=config["simulation"]["dt_ms"]
-    )
+    dt_ms = config["simulation"]["dt_ms"]
+    t_ms, counts = population_rates(spikes.times_ms, tstop_ms=gt["tstop_ms"], dt_ms=dt_ms)
     kernels = load_kernels(kernel_paths)
     forward = config["forward"]
-    signals = compute_signals(t_ms, counts, kernels, forward["head_model"], forward["meg"])
+    signals = compute_signals(
+        t_ms, counts, kernels, forward["head_model"], forward["meg"], dt_ms=dt_ms
+    )
     first = next(iter(kernels.values()))
     rates = mean_rates_Hz(spikes, t_start_ms=gt["transient_ms"], t_stop_ms=gt["tstop_ms"])
     if gt["kernel_vrest"] == "measured":
@@ -188,7 +195,11 @@ def groundtruth_comparison(
     Returns
     -------
     dict
-        ``LFP``, ``CDM_z``, ``EEG`` (each :func:`compare_signal`),
+        ``LFP``, ``CDM_z``, ``EEG`` (each
+        :func:`lfpflow.signals.comparison.compare_signal`: per channel ``r2``
+        (coefficient of determination), ``correlation`` (signed),
+        ``squared_correlation``, ``std_ratio``, their ``median_``/``q10_``/``q90_``
+        summaries, and the same under ``filtered``),
         ``populations``, ``network``, ``settings`` (``dt_ms``, ``transient_ms``,
         ``cutoff_Hz``, ``order``), ``targets``, ``meets_targets``,
         ``provenance``, ``notes``.
