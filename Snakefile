@@ -7,9 +7,12 @@ include: "workflow/rules/kernels.smk"
 include: "workflow/rules/forward.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/export.smk"
+include: "workflow/rules/eeg.smk"
 include: "workflow/rules/neurons.smk"
 include: "workflow/rules/v1.smk"
 include: "workflow/rules/groundtruth.smk"
+include: "workflow/rules/inference_common.smk"
+include: "workflow/rules/inference.smk"
 
 
 rule all:

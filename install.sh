@@ -2,8 +2,9 @@
 # Installs everything lfpflow needs on a fresh Debian 12 / Python 3.11 machine:
 # Debian packages (compilers for nrnivmodl; cmake, GSL and libltdl headers for
 # building our NESTML models against the pip NEST wheel) and the Python package
-# with its test, NESTML and SLURM extras (NEST 3.10, NEURON, LFPy, LFPykernels,
-# Snakemake, NESTML, snakemake-executor-plugin-slurm from PyPI).
+# with its test, NESTML, SLURM and inference extras (NEST 3.10, NEURON, LFPy,
+# LFPykernels, Snakemake, NESTML, snakemake-executor-plugin-slurm, CPU torch,
+# sbi, pycatch22, fooof from PyPI).
 # As root, also SLURM and munge (slurmctld slurmd slurm-client munge), which
 # tests/test_slurm.py needs to bring up a single-node cluster on localhost; set
 # LFPFLOW_NO_SLURM=1 to leave them out (that test is then skipped). Nothing is
@@ -56,8 +57,8 @@ for pin in pins:
 PY
 }
 
-if ! "$PYTHON" -c "import lfpflow, nest, neuron, LFPy, lfpykernels, snakemake, pytest, pynestml, boost_headers" >/dev/null 2>&1 \
+if ! "$PYTHON" -c "import lfpflow, nest, neuron, LFPy, lfpykernels, snakemake, pytest, pynestml, boost_headers, torch, sbi, pycatch22, fooof" >/dev/null 2>&1 \
    || ! slurm_plugin_current >/dev/null 2>&1 \
    || [ "$("$PYTHON" -c 'import lfpflow, pathlib; print(pathlib.Path(lfpflow.__file__).resolve().parents[2])' 2>/dev/null)" != "$(pwd -P)" ]; then
-  "$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".[test,nestml,slurm]"
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".[test,nestml,slurm,inference]"
 fi

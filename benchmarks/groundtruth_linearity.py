@@ -190,11 +190,13 @@ def synapse_weighted_v(kcfg, mean_v: dict, post: str, pre: str) -> float:
     """MC mean potential (mV) of ``post`` weighted like the kernel's synapse density."""
     key = f"{post}:{pre}"
     pos = kcfg["synapse_positions"][key]
-    sd_z = float(kcfg["population_geometry"]["soma_z_sd_um"])
+    sd_z = float(kcfg["populations"][post]["soma_z_sd_um"])
     widened = dict(pos, z_sd_um=[float(np.hypot(s, sd_z)) for s in pos["z_sd_um"]])
     mv = mean_v[post]
     allowed = np.isin(mv["section"], list(pos["sections"]))
-    p = segment_probabilities(mv["area_um2"], mv["z_rel_um"], allowed, widened)
+    # synapse depths are absolute: segment depths relative to the soma plus its mean depth
+    z_um = mv["z_rel_um"] + float(kcfg["populations"][post]["soma_z_mean_um"])
+    p = segment_probabilities(mv["area_um2"], z_um, allowed, widened)
     return float(p @ mv["v_mV"])
 
 

@@ -12,7 +12,8 @@ Each kernel is computed in its own process (one NEURON model per process).
 
 Usage::
 
-    python3 benchmarks/kernel_rate_sensitivity.py [OVERLAY.yaml] > benchmarks/kernel_rate_sensitivity.json
+    python3 benchmarks/kernel_rate_sensitivity.py [OVERLAY.yaml] \
+        > benchmarks/kernel_rate_sensitivity.json
 """
 
 from __future__ import annotations

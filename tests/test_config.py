@@ -110,9 +110,9 @@ BAD_CONFIGS = [
     ("kernels.synapses.I.tau2_ms", 0.05, ["kernels.synapses.I.tau2_ms", "tau1_ms"]),
     ("forward.head_model.radii_um", [90000.0, 85000.0, 80000.0, 79000.0], ["radii_um", "increase"]),
     (
-        "forward.head_model.dipole_location_um",
+        "forward.head_model.column_position",
         [0.0, 0.0, 95000.0],
-        ["dipole_location_um", "outside"],
+        ["column_position", "outside"],
     ),
     ("analysis.raster_window_ms", [400.0, 300.0], ["analysis.raster_window_ms"]),
     ("network.drive.n_ext.X", 10, ["network.drive.n_ext.X", "allowed values"]),
@@ -291,7 +291,13 @@ def test_kernel_out_degrees_follow_the_population_sizes(tiny_config):
     tiny_config["populations"]["E"]["size"] = 123
     tiny_config["network"]["drive"]["n_ext"]["I"] = 7
     kernels = kernel_description(resolve_config(tiny_config))
-    assert kernels["populations"]["E"] == {"size": 123, "morphology": "BallAndSticks_E.hoc"}
+    assert kernels["populations"]["E"] == {
+        "size": 123,
+        "morphology": "BallAndSticks_E.hoc",
+        "soma_z_mean_um": 0.0,
+        "soma_z_sd_um": 75.0,
+        "radius_um": 150.0,
+    }
     assert kernels["external"]["n_ext"] == {"E": 450, "I": 7}
 
 

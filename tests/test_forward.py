@@ -1,14 +1,15 @@
-"""Forward step: FFT convolution against the direct sum, linearity, EEG."""
+"""Forward step: FFT convolution against the direct sum, linearity, EEG and MEG of a column."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from lfpflow.config.schema import resolve_section
+from lfpflow.signals import head_models
 from lfpflow.signals.forward import (
     compute_signals,
     convolve_rate,
-    eeg_from_cdm,
     predict_contributions,
     predict_signal,
 )
@@ -117,12 +118,27 @@ def test_bad_kernels_are_rejected(kernels, message):
         predict_signal({"E": np.ones(20)}, kernels, **step(kernels))
 
 
-HEAD = {
-    "radii_um": [79000.0, 80000.0, 85000.0, 90000.0],
-    "sigmas_S_per_m": [0.3, 1.5, 0.015, 0.3],
-    "dipole_location_um": [0.0, 0.0, 78000.0],
-    "electrode_polar_angles_deg": [0.0, 15.0, 30.0, 60.0, 90.0],
-}
+#: A radial column under the vertex seen by electrodes on a line (montage polar):
+#: the local frame there is the head frame, so e_1 is x and the line the x-z plane.
+FORWARD = resolve_section(
+    "forward",
+    {
+        "head_model": {
+            "montage": "polar",
+            "column_position": [0.0, 0.0, 78000.0],
+            "electrode_polar_angles_deg": [0.0, 15.0, 30.0, 60.0, 90.0],
+        },
+        "meg": {"enabled": True},
+    },
+)
+HEAD, MEG = FORWARD["head_model"], FORWARD["meg"]
+DIPOLE = np.array(HEAD["column_position"])
+
+
+def eeg_from_cdm(cdm, head):
+    """EEG (uV) and electrode positions (um) of a column CDM."""
+    signals = head_models.sensor_signals(cdm, head)
+    return signals["EEG"], signals["electrodes_um"]
 
 
 def test_eeg_equals_lfpy_four_sphere_on_the_same_cdm():
@@ -134,7 +150,7 @@ def test_eeg_equals_lfpy_four_sphere_on_the_same_cdm():
     reference = LFPy.FourSphereVolumeConductor(
         electrodes, radii=HEAD["radii_um"], sigmas=HEAD["sigmas_S_per_m"]
     )
-    expected_mV = reference.get_dipole_potential(cdm, np.array(HEAD["dipole_location_um"]))
+    expected_mV = reference.get_dipole_potential(cdm, DIPOLE)
     np.testing.assert_allclose(eeg_uV, 1e3 * expected_mV, rtol=1e-10, atol=0)
 
 
@@ -196,20 +212,13 @@ def test_all_zero_kernels_give_zero():
     np.testing.assert_array_equal(out, np.zeros((2, 30)))
 
 
-MEG = {
-    "enabled": True,
-    "sensor_radius_um": 100000.0,
-    "sensor_polar_angles_deg": [0.0, 15.0, 30.0, 60.0, 90.0],
-}
-
-
 def test_meg_radial_field_equals_the_primary_current_closed_form():
     """Outside a spherically symmetric conductor the radial field comes from the
     primary current alone: B_r = -mu0/(4 pi) (q x r_q) . r_hat / |r - r_q|^3."""
     from lfpflow.signals.forward import meg_transformation_matrix
 
     matrix_fT, sensors = meg_transformation_matrix(HEAD, MEG)
-    r_q = np.array(HEAD["dipole_location_um"]) * 1e-6  # m
+    r_q = DIPOLE * 1e-6  # m
     r = sensors * 1e-6
     r_hat = r / np.linalg.norm(r, axis=1, keepdims=True)
     distance = np.linalg.norm(r - r_q, axis=1)
@@ -223,22 +232,21 @@ def test_meg_radial_field_equals_the_primary_current_closed_form():
 
 
 def test_radial_column_is_meg_silent_and_tangential_column_is_not():
-    from lfpflow.signals.forward import column_rotation, meg_transformation_matrix
+    from lfpflow.signals.forward import meg_transformation_matrix
 
     matrix, _ = meg_transformation_matrix(HEAD, MEG)
     cdm_column = np.array([[0.0], [0.0], [1e5]])  # along the column axis
-    np.testing.assert_allclose(matrix @ column_rotation([0, 0, 1]) @ cdm_column, 0.0, atol=1e-20)
-    # sensors lie in the x-z plane: a y-directed dipole is the one they see
-    tangential = matrix @ column_rotation([0, 1, 0]) @ cdm_column
+    rotation = head_models.column_rotation
+    np.testing.assert_allclose(matrix @ rotation("radial", DIPOLE) @ cdm_column, 0.0, atol=1e-20)
+    # sensors lie in the x-z plane: a y-directed (tangential) dipole is the one they see
+    tangential = matrix @ rotation("tangential", DIPOLE) @ cdm_column
     assert np.abs(tangential).max() > 1.0  # fT
-    np.testing.assert_allclose(matrix @ column_rotation([1, 0, 0]) @ cdm_column, 0.0, atol=1e-20)
+    np.testing.assert_allclose(matrix @ rotation([1, 0, 0], DIPOLE) @ cdm_column, 0.0, atol=1e-20)
 
 
 @pytest.mark.parametrize("axis", [[0, 0, 1], [1, 0, 0], [0, 1, 1], [0, 0, -1], [1, -2, 0.5]])
 def test_column_rotation_is_a_rotation_taking_z_to_the_axis(axis):
-    from lfpflow.signals.forward import column_rotation
-
-    rotation = column_rotation(axis)
+    rotation = head_models.rotation_from_z(axis)
     np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(rotation), 1.0, atol=1e-12)
     np.testing.assert_allclose(
@@ -258,12 +266,13 @@ def test_tangential_column_eeg_equals_lfpy_on_the_rotated_cdm(random_rates_and_k
     }
     head = dict(HEAD, column_axis=[1.0, 0.0, 0.0])
     signals = compute_signals(np.arange(4000) * DT, rates, kernel_sets, head, MEG, dt_ms=DT)
-    # the column's z axis points along head x: (x, y, z)_column -> (z, y, -x)_head
+    # under the vertex e_1 is head x: the column's z axis points along it, and the
+    # smallest rotation takes (x, y, z)_column -> (z, y, -x)_head
     cdm_head = np.vstack([signals["CDM"][2], signals["CDM"][1], -signals["CDM"][0]])
     reference = LFPy.FourSphereVolumeConductor(
         signals["electrodes_um"], radii=HEAD["radii_um"], sigmas=HEAD["sigmas_S_per_m"]
     )
-    expected = 1e3 * reference.get_dipole_potential(cdm_head, np.array(HEAD["dipole_location_um"]))
+    expected = 1e3 * reference.get_dipole_potential(cdm_head, DIPOLE)
     np.testing.assert_allclose(
         signals["EEG"], expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max()
     )

@@ -156,7 +156,7 @@ def test_segment_probabilities_follow_area_and_depth_density() -> None:
 
 def test_synapse_weighted_potential_weights_like_the_kernel(tiny_config: dict) -> None:
     kcfg = kernel_description(tiny_config)
-    kcfg["population_geometry"]["soma_z_sd_um"] = 75.0
+    kcfg["populations"]["E"]["soma_z_sd_um"] = 75.0
     kcfg["synapse_positions"]["E:I"] = {
         "sections": ["apic"],
         "z_mean_um": [500.0],

@@ -438,7 +438,7 @@ BAD_KERNEL_OVERLAYS = [
     ({"synapses": {"I": {"tau1_ms": 9.0}}}, r"kernels\.synapses\.I\.tau2_ms"),
     ({"delays": {"E:I": {"min_ms": -0.1}}}, r"kernels\.delays\.E:I\.min_ms"),
     ({"multapses": {"E:E": {"min": 0}}}, r"kernels\.multapses\.E:E\.min"),
-    ({"population_geometry": {"soma_z_sd_um": 0.0}}, r"population_geometry\.soma_z_sd_um"),
+    ({"synapse_positions": {"E:I": {"sections": ["axon"]}}}, r"synapse_positions\.E:I\.sections"),
     ({"synapse_positions": {"E:I": {"weights": [1.0, 2.0]}}}, r"synapse_positions\.E:I"),
     ({"cell": {"g_pas_S_per_cm2": "abc"}}, r"kernels\.cell\.g_pas_S_per_cm2"),
     ({"probes": {"csd": "maybe"}}, r"kernels\.probes\.csd"),
@@ -491,7 +491,10 @@ def test_compute_kernel_refuses_unknown_population_and_off_grid_dt() -> None:
 
 def test_missing_morphology_is_reported() -> None:
     overlay = _overlay({}, populations={"E": {"cell": {"morphology": "NoSuchCell.hoc"}}})
-    config = kernel_description(resolve_config(overlay))
+    with pytest.raises(ConfigError, match=r"populations\.E\.cell\.morphology': no file"):
+        resolve_config(overlay)
+    config = _kernel_config()
+    config["populations"]["E"]["morphology"] = "NoSuchCell.hoc"  # e.g. deleted after checks
     with pytest.raises(FileNotFoundError, match=r"populations\.E\.cell\.morphology"):
         _compute(config)
 

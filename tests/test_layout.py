@@ -20,6 +20,9 @@ ALLOWED = {
     "matplotlib": {"figures", "v1"},
     "pynwb": {"formats"},
     "hdmf": {"formats"},
+    "torch": {"inference"},
+    "sbi": {"inference"},
+    "mne": {"formats", "figures"},  # EEG files, montages, forwards; topomaps
 }
 
 #: lfpflow subpackage -> the lfpflow modules the V1 model may use.

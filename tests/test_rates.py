@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from lfpflow.signals.rates import bin_starts, population_rates, spike_counts
 
@@ -38,3 +39,13 @@ def test_population_rates_match_a_histogram():
     for name, times in spikes.items():
         expected, _ = np.histogram(times, bins=np.arange(401) * 0.25)
         np.testing.assert_array_equal(counts[name], expected)
+
+
+def test_a_downscaled_network_predicts_the_full_column():
+    from lfpflow.signals.rates import full_column_counts
+
+    counts = {"L4E": np.array([0.0, 2.0, 5.0])}
+    np.testing.assert_array_equal(full_column_counts(counts, 0.1)["L4E"], [0.0, 20.0, 50.0])
+    np.testing.assert_array_equal(full_column_counts(counts, 1.0)["L4E"], counts["L4E"])
+    with pytest.raises(ValueError, match=r"network.scale must lie in \(0, 1\]"):
+        full_column_counts(counts, 0.0)

@@ -190,14 +190,14 @@ def test_tiny_outputs_follow_the_contract(tiny_run):
     np.testing.assert_array_equal(signals["t_ms"], rates["t_ms"])
     assert signals["LFP"].shape == (13, n_bins)
     assert signals["CDM"].shape == (3, n_bins)
-    n_electrodes = len(config["forward"]["head_model"]["electrode_polar_angles_deg"])
-    assert signals["EEG"].shape == (n_electrodes, n_bins)
+    names = json.loads(signals["attrs"]["eeg_electrode_names"])
+    assert names == config["forward"]["head_model"]["electrodes"]  # the 10-20 electrodes
+    assert signals["EEG"].shape == (len(names), n_bins)
     assert signals["units"]["LFP"] == "mV" and signals["units"]["EEG"] == "uV"
-    n_sensors = len(config["forward"]["meg"]["sensor_polar_angles_deg"])
-    assert signals["MEG"].shape == (n_sensors, n_bins) and signals["units"]["MEG"] == "fT"
-    # the tiny column is radial (column_axis [0, 0, 1]): MEG-silent
-    np.testing.assert_array_equal(signals["MEG"], 0.0)
-    assert np.asarray(signals["attrs"]["eeg_electrodes_um"]).shape == (n_electrodes, 3)
+    # the default column is radial under Cz (MEG-silent), so the MEG is off by default
+    assert "MEG" not in signals and not config["forward"]["meg"]["enabled"]
+    assert signals["attrs"]["column_electrode"] == "Cz"
+    assert np.asarray(signals["attrs"]["eeg_electrodes_um"]).shape == (len(names), 3)
     total = sum(signals["contributions"][p]["LFP"] for p in ("E_E", "E_I", "I_E", "I_I"))
     np.testing.assert_allclose(total, signals["LFP"], rtol=1e-10, atol=1e-15)
     for name in TINY_OUTPUTS:

@@ -70,6 +70,36 @@ rule figures:
         "../scripts/figures.py"
 
 
+# Laminar figures (lfpflow.figures.laminar) for layered circuits: runs with
+# more than two populations (the default E/I run keeps its figure set).
+LAMINAR_FIGURES = ["lfp_csd", "population_activity", "lfp_contributions", "lfp_spectra"]
+LAMINAR_RUNS = [run for run, run_config in RUNS.items() if len(run_config["populations"]) > 2]
+
+
+rule laminar_figures:
+    input:
+        spikes="results/{run}/network/spikes.h5",
+        rates="results/{run}/network/rates.h5",
+        signals="results/{run}/signals.h5",
+    output:
+        report(
+            expand("results/{{run}}/figures/laminar/{name}.png", name=LAMINAR_FIGURES),
+            category="Laminar",
+            subcategory="{run}",
+            caption="../report/figures.rst",
+        ),
+    params:
+        config=run_stage_config("analysis"),
+    log:
+        "logs/{run}/laminar_figures.log",
+    benchmark:
+        "benchmarks/{run}/laminar_figures.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/laminar_figures.py"
+
+
 if SWEEP_POINTS:
 
     rule sweep_summary:
@@ -97,4 +127,7 @@ rule analysis_all:
         expand("results/{run}/summary.json", run=RUNS),
         expand("results/{run}/config.yaml", run=RUNS),
         expand("results/{run}/figures/{name}.png", run=RUNS, name=FIGURES),
+        expand(
+            "results/{run}/figures/laminar/{name}.png", run=LAMINAR_RUNS, name=LAMINAR_FIGURES
+        ),
         [SWEEP_TABLE, SWEEP_FIGURE] if SWEEP_POINTS else [],

@@ -91,3 +91,40 @@ def run_needs_nestml(wildcards):
     populations = RUNS[wildcards.run]["populations"].values()
     return ["build/nestml"] if uses_nestml([p["model"] for p in populations]) else []
 
+
+def head_model_files(wildcards):
+    """The lead-field or New York Head file of a run's head model (none for four_sphere)."""
+    head = RUNS[wildcards.run]["forward"]["head_model"]
+    files = {"lead_field": head["lead_field_file"], "nyhead": head["nyhead_file"]}
+    return [files[head["type"]]] if head["type"] in files else []
+
+
+# EEG file names (workflow/rules/eeg.smk)
+#: forward.eeg_export.formats -> the files each format writes (first: the rule's target).
+EEG_EXPORT_SUFFIXES = {"edf": [".edf"], "brainvision": [".vhdr", ".vmrk", ".eeg"]}
+
+
+def eeg_stem(run):
+    return run.rsplit("/", 1)[-1]
+
+
+def eeg_targets(run):
+    """The EEG files and the topomap figure of a run."""
+    folder = f"results/{run}/eeg/{eeg_stem(run)}"
+    return [
+        f"{folder}_raw.fif",
+        f"results/{run}/figures/eeg_topomap.png",
+        *(
+            f"{folder}{EEG_EXPORT_SUFFIXES[fmt][0]}"
+            for fmt in RUNS[run]["forward"]["eeg_export"]["formats"]
+        ),
+    ]
+
+
+def eeg_signals(wildcards):
+    # {stem} must be the last part of {run}: no second name for the same file
+    if wildcards.stem != eeg_stem(wildcards.run):
+        raise ValueError(
+            f"the EEG files of run {wildcards.run} are named {eeg_stem(wildcards.run)}*"
+        )
+    return {"signals": f"results/{wildcards.run}/signals.h5"}

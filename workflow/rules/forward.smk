@@ -2,6 +2,7 @@ rule forward:
     input:
         rates="results/{run}/network/rates.h5",
         kernels=lambda wildcards: kernel_files(wildcards.run),
+        head_model=head_model_files,
     output:
         "results/{run}/signals.h5",
     params:

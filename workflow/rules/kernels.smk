@@ -16,10 +16,10 @@ rule compile_mechanisms:
 rule kernel:
     input:
         mechanisms="build/mechanisms",
-        morphologies=lambda wildcards: [
-            f"morphologies/{KERNEL_CONFIGS[wildcards.khash]['populations'][name]['cell']['morphology']}"
-            for name in (wildcards.post, wildcards.pre)
-        ],
+        # a kernel onto post is computed with post's cell only
+        morphology=lambda wildcards: (
+            f"morphologies/{KERNEL_CONFIGS[wildcards.khash]['populations'][wildcards.post]['cell']['morphology']}"
+        ),
     output:
         "results/kernels/{khash}/{post}_{pre}.h5",
     params:

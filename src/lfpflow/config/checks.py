@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 #: Weight keys, one per kind of synapse (see lfpflow.pointneuron.catalogue).
@@ -47,8 +48,7 @@ def _names(names: Any) -> str:
 
 def _unknown_population(key: str, name: str, populations: list[str]) -> str:
     return (
-        f"config key '{key}': {name!r} is not a population; "
-        f"allowed values: {_names(populations)}"
+        f"config key '{key}': {name!r} is not a population; allowed values: {_names(populations)}"
     )
 
 
@@ -119,7 +119,7 @@ def check_simulation(config: Mapping[str, Any]) -> Problems:
 
 
 def check_populations(config: Mapping[str, Any]) -> Problems:
-    """Each population's point-neuron parameters belong to its model."""
+    """Each population's point-neuron parameters belong to its model; its cell is readable."""
     from lfpflow.pointneuron.catalogue import (
         CATALOGUE,
         get_model,  # data only, no simulator
@@ -151,6 +151,88 @@ def check_populations(config: Mapping[str, Any]) -> Problems:
                 f"{values['V_th']} mV must exceed V_reset ({values['V_reset']} mV)",
                 problems,
             )
+    return problems + _cell_problems(config)
+
+
+def _read_cell(file_name: str) -> Any:
+    """The morphology of a ``populations.<X>.cell.morphology`` entry (light reader)."""
+    from lfpflow.multicompartment.morphology import morphology_dir, read_morphology
+
+    return read_morphology(morphology_dir() / file_name)
+
+
+def _cell_problems(config: Mapping[str, Any]) -> Problems:
+    """Each population's morphology is a readable file in a format the cells load."""
+    from lfpflow.multicompartment.morphology import MorphologyError
+
+    problems: Problems = []
+    for name, population in config["populations"].items():
+        try:
+            _read_cell(population["cell"]["morphology"])
+        except MorphologyError as error:
+            problems.append(f"config key 'populations.{name}.cell.morphology': {error}")
+    return problems
+
+
+def _normal_mass(position: Mapping[str, Any], low: float, high: float, widen: float) -> float:
+    """Share of a synapse depth density (normal mixture, sds widened) in ``[low, high]``."""
+    total = sum(position["weights"])
+    mass = 0.0
+    for mean, sd, weight in zip(
+        position["z_mean_um"], position["z_sd_um"], position["weights"], strict=True
+    ):
+        scale = math.hypot(sd, widen) * math.sqrt(2.0)
+        mass += weight * 0.5 * (math.erf((high - mean) / scale) - math.erf((low - mean) / scale))
+    return mass / total if total > 0 else 0.0
+
+
+def _synapse_section_problems(config: Mapping[str, Any]) -> Problems:
+    """Synapses go on sections the postsynaptic cell has, at depths it reaches.
+
+    Populations whose morphology cannot be read are skipped (reported by
+    :func:`check_populations`).
+    """
+    from lfpflow.multicompartment.morphology import MorphologyError
+
+    problems: Problems = []
+    populations = config["populations"]
+    for key, position in config["kernels"]["synapse_positions"].items():
+        post = key.split(":")[0]
+        if (
+            post not in populations
+            or len({len(position[f]) for f in ("z_mean_um", "z_sd_um", "weights")}) != 1
+        ):
+            continue
+        cell = populations[post]["cell"]
+        try:
+            morphology = _read_cell(cell["morphology"])
+        except MorphologyError:
+            continue
+        missing = [s for s in position["sections"] if s not in morphology.sections]
+        for section in missing:
+            problems.append(
+                f"config key 'kernels.synapse_positions.{key}.sections': {section!r} is not a "
+                f"section of populations.{post}.cell.morphology ({cell['morphology']}); "
+                f"allowed values: {_names(morphology.sections)}"
+            )
+        extents = [
+            morphology.depth_range_um(s, float(cell["soma_z_mean_um"]))
+            for s in position["sections"]
+        ]
+        if missing or any(extent is None for extent in extents):
+            continue  # a hoc file with computed coordinates: extents unknown
+        low = min(extent[0] for extent in extents)
+        high = max(extent[1] for extent in extents)
+        mass = _normal_mass(position, low, high, float(cell["soma_z_sd_um"]))
+        _require(
+            mass >= 1e-3,
+            f"kernels.synapse_positions.{key}.z_mean_um",
+            f"only {mass:.2g} of the synapse density lies at the depths of the sections "
+            f"{_names(position['sections'])} of {post}'s cell ({low:.0f} to {high:.0f} um, "
+            "soma at populations."
+            f"{post}.cell.soma_z_mean_um); synapse depths are absolute, not relative to the soma",
+            problems,
+        )
     return problems
 
 
@@ -168,8 +250,65 @@ def _connection_problems(config: Mapping[str, Any], models: Mapping[str, Any]) -
         seen.add(pair)
         if not unknown:
             problems.extend(weight_problems(conn, models[conn["post"]], key))
-        needed = {"pairwise_bernoulli": "p", "ring_gaussian": "sigma_deg"}[conn["rule"]]
+        needed = {
+            "pairwise_bernoulli": "p",
+            "ring_gaussian": "sigma_deg",
+            "fixed_total_number": "p",
+        }[conn["rule"]]
         _require(needed in conn, f"{key}.{needed}", f"required by rule '{conn['rule']}'", problems)
+        if conn["rule"] == "fixed_total_number" and "p" in conn:
+            _require(
+                conn["p"] < 1,
+                f"{key}.p",
+                f"{conn['p']} must be below 1 with rule 'fixed_total_number' "
+                "(K = ln(1 - p) / ln(1 - 1 / (N_pre N_post)))",
+                problems,
+            )
+    return problems
+
+
+def _scaling_problems(config: Mapping[str, Any], models: Mapping[str, Any]) -> Problems:
+    """``network.scale`` leaves every population non-empty; ``k_scale`` < 1 has what
+    its DC compensation needs; ``k_scale_rates_Hz`` and ``v_init`` name populations."""
+    from lfpflow.pointneuron.scaling import scaled_size  # numpy only
+
+    net, populations = config["network"], list(config["populations"])
+    problems: Problems = []
+    for name, population in config["populations"].items():
+        _require(
+            scaled_size(population["size"], net["scale"]) >= 1,
+            "network.scale",
+            f"{net['scale']} leaves population {name!r} (size {population['size']}) empty",
+            problems,
+        )
+    for section in ("k_scale_rates_Hz", "v_init"):
+        for name in net[section]:
+            if name not in populations:
+                problems.append(_unknown_population(f"network.{section}.{name}", name, populations))
+    if net["k_scale"] == 1:
+        return problems
+    for index, conn in enumerate(net["connections"]):
+        _require(
+            conn["rule"] == "fixed_total_number",
+            f"network.connections[{index}].rule",
+            f"'{conn['rule']}' cannot be used with network.k_scale < 1; allowed values: "
+            "fixed_total_number",
+            problems,
+        )
+        _require(
+            conn["pre"] in net["k_scale_rates_Hz"] or conn["pre"] not in populations,
+            f"network.k_scale_rates_Hz.{conn['pre']}",
+            "missing (full-scale rate in Hz, needed for the DC compensation of k_scale < 1)",
+            problems,
+        )
+    for name, model in models.items():
+        _require(
+            model.synapse == "current" and "tau_syn_ex" in model.parameters,
+            f"populations.{name}.model",
+            f"'{model.name}' cannot be used with network.k_scale < 1 (the DC compensation "
+            "needs current-based exponential synapses); allowed values: lif",
+            problems,
+        )
     return problems
 
 
@@ -213,11 +352,13 @@ def _protocol_problems(
 def check_network(config: Mapping[str, Any]) -> Problems:
     """Connections, drive and input protocols refer to populations, in their units."""
     from lfpflow.pointneuron.catalogue import get_model  # data only, no simulator
+    from lfpflow.pointneuron.scaling import scaled_size  # numpy only
 
     populations = config["populations"]
     models = {name: get_model(pop["model"]) for name, pop in populations.items()}  # checked
     sim, net = config["simulation"], config["network"]
     problems = _connection_problems(config, models) + _drive_problems(config, models)
+    problems += _scaling_problems(config, models)
     _require(
         net["delay_min_ms"] >= sim["dt_ms"],
         "network.delay_min_ms",
@@ -230,7 +371,7 @@ def check_network(config: Mapping[str, Any]) -> Problems:
             continue
         for index, protocol in enumerate(protocols):
             key = f"network.inputs.{name}[{index}]"
-            size = populations[name]["size"]
+            size = scaled_size(populations[name]["size"], net["scale"])
             problems.extend(_protocol_problems(protocol, key, models[name], size, sim))
     return problems
 
@@ -258,8 +399,9 @@ def _per_population_problems(kernels: Mapping[str, Any], populations: list[str])
         ("presynaptic_rates_Hz", "mean rate in Hz of this presynaptic population, for g_eff"),
     ):
         for name in populations:
-            _require(name in kernels[section], f"kernels.{section}.{name}", f"missing ({what})",
-                     problems)
+            _require(
+                name in kernels[section], f"kernels.{section}.{name}", f"missing ({what})", problems
+            )
         for name in kernels[section]:
             if name not in populations:
                 problems.append(_unknown_population(f"kernels.{section}.{name}", name, populations))
@@ -301,6 +443,7 @@ def check_kernels(config: Mapping[str, Any]) -> Problems:
     expected = {f"{post}:{pre}" for post in populations for pre in populations}
     problems = _pathway_map_problems(kernels, expected)
     problems += _per_population_problems(kernels, populations) + _kinetics_problems(kernels)
+    problems += _synapse_section_problems(config)
     _require(
         not (kernels["synapse_type"] == "current" and kernels["g_eff"]),
         "kernels.g_eff",
@@ -340,9 +483,175 @@ def _probe_problems(probes: Mapping[str, Any]) -> Problems:
     return problems
 
 
+def _head_file_problems(head: Mapping[str, Any]) -> Problems:
+    """The lead-field or New York Head file the head model needs exists."""
+    from lfpflow.signals.head_models import LEAD_FIELD_SUFFIXES, nyhead_missing  # numpy only
+
+    problems: Problems = []
+    if head["type"] == "lead_field":
+        path = Path(head["lead_field_file"])
+        if not head["lead_field_file"]:
+            problems.append(
+                "config key 'forward.head_model.lead_field_file': required by type "
+                "'lead_field' (an MNE -fwd.fif or an .npz/.h5 lead field)"
+            )
+        elif not path.is_file():
+            problems.append(
+                f"config key 'forward.head_model.lead_field_file': {path.resolve()} does not exist"
+            )
+        _require(
+            path.suffix in LEAD_FIELD_SUFFIXES or not head["lead_field_file"],
+            "forward.head_model.lead_field_file",
+            f"suffix {path.suffix!r} not allowed; allowed: {_names(LEAD_FIELD_SUFFIXES)}",
+            problems,
+        )
+    elif head["type"] == "nyhead":
+        problem = nyhead_missing(head["nyhead_file"])
+        problems.extend([problem] if problem else [])
+    return problems
+
+
+def _offered_electrodes(head: Mapping[str, Any]) -> tuple[str, list[str] | None, Problems]:
+    """Where the electrodes come from, their names (None: polar), and problems reading them."""
+    from lfpflow.signals import head_models  # numpy; MNE or h5py only to read names
+
+    kind, montage = head["type"], head["montage"]
+    try:
+        if kind == "lead_field":
+            names = head_models.lead_field_electrode_names(head["lead_field_file"])
+            return f"the lead field {head['lead_field_file']}", list(names), []
+        if kind == "nyhead":
+            names = head_models.nyhead_electrode_names(head["nyhead_file"])
+            return "the New York Head", list(names), []
+        if montage == "polar":
+            return "montage polar", None, []
+        if montage == "custom":
+            return "electrode_positions_um", list(head["electrode_positions_um"]), []
+        from lfpflow.formats.mne_eeg import montage_positions
+
+        return f"montage {montage}", list(montage_positions(montage)[0]), []
+    except (OSError, ValueError, KeyError) as error:
+        message = str(error)
+        if "config key" not in message:
+            message = f"config key 'forward.head_model': cannot read the electrodes: {message}"
+        return "", None, [message]
+
+
+def _electrode_problems(head: Mapping[str, Any]) -> Problems:
+    """Electrode names and the column's electrode belong to the montage or file."""
+    where, offered, problems = _offered_electrodes(head)
+    position = head["column_position"]
+    if head["type"] == "four_sphere" and head["montage"] == "custom":
+        _require(
+            bool(offered),
+            "forward.head_model.electrode_positions_um",
+            "montage 'custom' needs at least one electrode name -> [x, y, z] (um)",
+            problems,
+        )
+    if offered is None or problems:
+        _require(
+            where != "montage polar" or not isinstance(position, str),
+            "forward.head_model.column_position",
+            f"montage polar places the electrodes relative to the dipole: give [x, y, z] "
+            f"(um), not the electrode name {position!r}",
+            problems,
+        )
+        return problems
+    unknown = [name for name in head["electrodes"] if name not in offered]
+    _require(
+        not unknown,
+        "forward.head_model.electrodes",
+        f"{', '.join(map(repr, unknown))} not in {where}; allowed values: {_names(offered)}",
+        problems,
+    )
+    _require(
+        not isinstance(position, str) or position in offered,
+        "forward.head_model.column_position",
+        f"{position!r} is not an electrode of {where}; allowed values: {_names(offered)} "
+        "or [x, y, z] (um)",
+        problems,
+    )
+    return problems
+
+
+def _column_problems(head: Mapping[str, Any]) -> Problems:
+    """The column lies in the brain, off its centre, along a valid axis."""
+    from lfpflow.signals.head_models import AXIS_NAMES
+
+    radii, problems = head["radii_um"], []
+    position, axis = head["column_position"], head["column_axis"]
+    if head["type"] == "four_sphere" and not isinstance(position, str):
+        distance = math.dist(position, (0.0, 0.0, 0.0))
+        _require(
+            0 < distance < radii[0],
+            "forward.head_model.column_position",
+            f"lies {distance:.0f} um from the centre, outside the brain sphere ({radii[0]} um) "
+            "or at its centre",
+            problems,
+        )
+    _require(
+        head["type"] != "four_sphere" or head["column_depth_um"] < radii[0],
+        "forward.head_model.column_depth_um",
+        f"{head['column_depth_um']} um must be less than the brain radius ({radii[0]} um)",
+        problems,
+    )
+    if isinstance(axis, str):
+        _require(
+            axis in AXIS_NAMES,
+            "forward.head_model.column_axis",
+            f"{axis!r} is not allowed; allowed values: {_names(AXIS_NAMES)} or [e1, e2, e3]",
+            problems,
+        )
+    else:
+        _require(
+            any(component != 0 for component in axis),
+            "forward.head_model.column_axis",
+            "must not be the zero vector",
+            problems,
+        )
+    return problems
+
+
+def _meg_export_problems(forward: Mapping[str, Any]) -> Problems:
+    """MEG only around a spherical head, sensors outside it; exporters installed."""
+    import importlib.util
+
+    head, meg = forward["head_model"], forward["meg"]
+    problems: Problems = []
+    if meg["enabled"]:
+        _require(
+            head["type"] == "four_sphere",
+            "forward.meg.enabled",
+            f"the MEG needs a spherically symmetric head (forward.head_model.type "
+            f"four_sphere), not {head['type']!r}",
+            problems,
+        )
+        _require(
+            meg["sensor_radius_um"] > head["radii_um"][-1],
+            "forward.meg.sensor_radius_um",
+            f"{meg['sensor_radius_um']} um must exceed the scalp radius "
+            f"({head['radii_um'][-1]} um)",
+            problems,
+        )
+    for fmt, package in (("edf", "edfio"), ("brainvision", "pybv")):
+        _require(
+            fmt not in forward["eeg_export"]["formats"] or importlib.util.find_spec(package),
+            "forward.eeg_export.formats",
+            f"'{fmt}' needs the package {package} (pip install {package})",
+            problems,
+        )
+    return problems
+
+
 def check_forward(config: Mapping[str, Any]) -> Problems:
-    """Head radii increase; the dipole lies in the brain; MEG sensors outside the scalp."""
-    head, meg = config["forward"]["head_model"], config["forward"]["meg"]
+    """Head model, its file, electrodes, column and MEG are consistent.
+
+    Radii increase; the lead-field or New York Head file exists; electrode
+    names belong to the montage or file; the column lies in the brain along a
+    valid axis; the MEG has a spherical head and sensors outside it.
+    """
+    forward = config["forward"]
+    head = forward["head_model"]
     radii = head["radii_um"]
     problems: Problems = []
     _require(
@@ -351,26 +660,11 @@ def check_forward(config: Mapping[str, Any]) -> Problems:
         f"{radii} must increase (brain, CSF, skull, scalp)",
         problems,
     )
-    dipole_radius = math.dist(head["dipole_location_um"], (0.0, 0.0, 0.0))
-    _require(
-        dipole_radius < radii[0],
-        "forward.head_model.dipole_location_um",
-        f"lies {dipole_radius:.0f} um from the centre, outside the brain sphere ({radii[0]} um)",
-        problems,
-    )
-    _require(
-        any(component != 0 for component in head["column_axis"]),
-        "forward.head_model.column_axis",
-        "must not be the zero vector",
-        problems,
-    )
-    _require(
-        not meg["enabled"] or meg["sensor_radius_um"] > radii[-1],
-        "forward.meg.sensor_radius_um",
-        f"{meg['sensor_radius_um']} um must exceed the scalp radius ({radii[-1]} um)",
-        problems,
-    )
-    return problems
+    file_problems = _head_file_problems(head)
+    problems += file_problems
+    if not file_problems:
+        problems += _electrode_problems(head)
+    return problems + _column_problems(head) + _meg_export_problems(forward)
 
 
 def check_analysis(config: Mapping[str, Any]) -> Problems:
@@ -539,6 +833,15 @@ def check_v1(config: Mapping[str, Any]) -> Problems:
     return problems
 
 
+def check_inference(config: Mapping[str, Any]) -> Problems:
+    """Inference: the simulated network resolves; parameters are numbers of the
+    network or populations sections with ordered bounds that leave the kernel hash
+    unchanged; the features fit the simulated signal (lfpflow.inference.setup)."""
+    from lfpflow.inference.setup import inference_problems  # numpy only, no torch
+
+    return inference_problems(config)
+
+
 #: Checks in the order they run; a later one may assume the earlier passed.
 CHECKS: tuple[Callable[[Mapping[str, Any]], Problems], ...] = (
     check_finite,
@@ -552,6 +855,7 @@ CHECKS: tuple[Callable[[Mapping[str, Any]], Problems], ...] = (
     check_neurons,
     check_v1,
     check_groundtruth,
+    check_inference,
 )
 
 

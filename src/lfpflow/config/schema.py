@@ -35,11 +35,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 def _schema_files() -> dict[str, Any]:
     """The schema files shipped in the package, by file name."""
     folder = resources.files(SCHEMA_PACKAGE)
-    return {
-        entry.name: entry
-        for entry in folder.iterdir()
-        if entry.name.endswith(".schema.yaml")
-    }
+    return {entry.name: entry for entry in folder.iterdir() if entry.name.endswith(".schema.yaml")}
 
 
 _SCHEMA_CACHE: dict[str, Any] = {}
@@ -231,7 +227,6 @@ def normalise_numbers(value: Any, schema: Mapping[str, Any]) -> Any:
     if kind == "array" and isinstance(value, list) and isinstance(schema.get("items"), Mapping):
         return [normalise_numbers(item, schema["items"]) for item in value]
     return value
-
 
 
 def resolve_section(section: str, value: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -4,9 +4,10 @@ A population is declared once, in ``populations``; the stages read it in the
 shape they need. :func:`stage_view` assembles those shapes from the resolved
 configuration (it declares nothing): ``network.populations`` gets each
 population's ``size``, ``model`` and ``params``; ``kernels.populations`` its
-``size`` and multicompartment ``morphology``; ``kernels.external.n_ext`` the
-number of external inputs per cell of ``network.drive.n_ext`` (the
-multicompartment cells receive the drive the point neurons receive).
+``size`` and multicompartment ``cell`` (morphology, soma placement, passive
+overrides); ``kernels.external.n_ext`` the number of external inputs per cell
+of ``network.drive.n_ext`` (the multicompartment cells receive the drive the
+point neurons receive).
 
 Each rule then receives, as Snakemake ``params``, only the part of that view
 its output depends on (:data:`STAGE_SCOPES`), so a change elsewhere does not
@@ -56,14 +57,17 @@ def network_description(config: Mapping[str, Any]) -> dict[str, Any]:
 def kernel_description(config: Mapping[str, Any]) -> dict[str, Any]:
     """The ``kernels`` section as the kernel stage reads it (populations included).
 
-    Out-degrees follow the network's sizes, and the external inputs per cell
-    (for g_eff) are the network's ``drive.n_ext`` (0 where a population has
-    none).
+    Each population brings its size (out-degrees follow the network's sizes)
+    and its cell, ``populations.<X>.cell`` flattened: ``morphology``, soma
+    placement (``soma_z_mean_um``, ``soma_z_sd_um``, ``radius_um``) and the
+    passive overrides it sets (the others are ``kernels.cell``'s). The
+    external inputs per cell (for g_eff) are the network's ``drive.n_ext`` (0
+    where a population has none).
     """
     kernels = copy.deepcopy(dict(config["kernels"]))
     populations = config["populations"]
     kernels["populations"] = {
-        name: {"size": pop["size"], "morphology": pop["cell"]["morphology"]}
+        name: {"size": pop["size"], **copy.deepcopy(dict(pop["cell"]))}
         for name, pop in populations.items()
     }
     n_ext = config["network"]["drive"]["n_ext"]

@@ -8,6 +8,7 @@ squared correlation (lfpflow.signals.comparison).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,11 +16,12 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-#: Single-channel panels beside the LFP: title, signal, row of it shown, unit,
-#: key of its scores (coefficient of determination ``r2``) in comparison.json.
+#: Single-channel panels beside the LFP: title, signal, row of it shown (None:
+#: the channel of largest ground-truth variance, for the EEG the electrode
+#: nearest the column), unit, key of its scores in comparison.json.
 _CHANNEL_PANELS = (
     ("CDM z", "CDM", 2, "nA um", "CDM_z"),
-    ("EEG, first electrode", "EEG", 0, "uV", "EEG"),
+    ("EEG", "EEG", None, "uV", "EEG"),
 )
 
 #: Fraction of the contact spacing taken by the largest ground-truth deflection,
@@ -39,9 +41,10 @@ def overlay_figure(
 
     Left: LFP per contact (mV, each trace offset by its depth, scaled to the
     largest ground-truth deflection); right: CDM z (nA*um) and EEG at the
-    first electrode (uV). The coefficient of determination R² and the
-    correlation r of each channel (raw) are printed beside it when
-    ``comparison`` (comparison.json) is given.
+    electrode of largest ground-truth variance (uV; above a radial column).
+    The coefficient of determination R² and the correlation r of each
+    channel (raw) are printed beside it when ``comparison`` (comparison.json)
+    is given.
 
     Parameters
     ----------
@@ -68,16 +71,28 @@ def overlay_figure(
         scores=None if comparison is None else _scores(comparison["LFP"]),
     )
     for row, (name, signal, channel, unit, key) in enumerate(_CHANNEL_PANELS):
+        values = np.asarray(truth[signal])
+        if channel is None:
+            channel = int(np.argmax(values.std(axis=1)))
+            name = f"{name}, {_channel_name(truth, signal, channel)}"
         _plot_channel_overlay(
             fig.add_subplot(grid[row, 1]),
             t,
-            np.asarray(truth[signal])[channel][start:stop],
+            values[channel][start:stop],
             np.asarray(predicted[signal])[channel][start:stop],
             title=name,
             unit=unit,
-            scores=None if comparison is None else _scores(comparison[key])[0],
+            scores=None if comparison is None else _scores(comparison[key])[channel],
         )
     return fig
+
+
+def _channel_name(signals: Mapping[str, Any], signal: str, channel: int) -> str:
+    """Electrode name of an EEG channel from signals.h5's attributes, else its index."""
+    names = signals.get("attrs", {}).get("eeg_electrode_names") if signal == "EEG" else None
+    if names is None:
+        return f"channel {channel}"
+    return str(json.loads(names)[channel])
 
 
 def _scores(result: Mapping[str, Any]) -> list[tuple[float, float]]:
@@ -109,7 +124,8 @@ def _sample_range(window_ms: Sequence[float], dt_ms: float, n_samples: int) -> t
         ``start >= 0`` and ``stop <= n_samples``; at least two samples when the
         signal has them, so a line can be drawn.
     """
-    start = max(0, int(round(window_ms[0] / dt_ms)))
+    # a window beyond the end of the signal shows its last samples, not nothing
+    start = min(max(0, int(round(window_ms[0] / dt_ms))), max(0, n_samples - 2))
     stop = min(n_samples, max(start + 2, int(round(window_ms[1] / dt_ms))))
     return start, stop
 

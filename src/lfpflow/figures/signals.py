@@ -1,11 +1,14 @@
 """Figures of a run of the LFP pipeline: raster, kernels, LFP, CSD, CDM, EEG, MEG, spectra, sweeps.
 
+The EEG/MEG topographic maps (:func:`topomap_figure`) are drawn by MNE-Python.
+
 Every function returns a :class:`matplotlib.figure.Figure`; :func:`save_figure`
 writes it atomically.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -142,48 +145,59 @@ def cdm_figure(t_ms: np.ndarray, cdm: np.ndarray, *, window_ms: Sequence[float])
 def _sensor_traces(
     t_ms: np.ndarray,
     values: np.ndarray,
-    polar_angles_deg: Sequence[float],
+    names: Sequence[str],
     *,
     window_ms: Sequence[float],
-    ylabel: str,
+    unit: str,
     title: str,
 ) -> Figure:
+    """One trace per sensor on its own baseline, as an EEG viewer shows them."""
     start, stop = window_ms
     shown = (t_ms >= start) & (t_ms < stop)
-    fig, ax = plt.subplots(figsize=(8, 4))
-    colours = plt.cm.viridis(np.linspace(0, 0.9, len(polar_angles_deg)))
-    for trace, angle, colour in zip(values, polar_angles_deg, colours, strict=True):
-        ax.plot(t_ms[shown], trace[shown], color=colour, lw=0.8, label=f"{angle:g}°")
+    data = values[:, shown] - values[:, shown].mean(axis=1, keepdims=True)
+    spacing = float(np.abs(data).max()) or 1.0  # the largest deflection fits its row
+    baselines = -spacing * np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(8, 1.5 + 0.3 * len(names)))
+    for trace, baseline in zip(data, baselines, strict=True):
+        ax.plot(t_ms[shown], baseline + trace, color="k", lw=0.6)
+    ax.set_yticks(baselines, names, fontsize=8)
+    ax.set_ylim(baselines[-1] - spacing, spacing)
     ax.set_xlabel("t (ms)")
-    ax.set_ylabel(ylabel)
-    ax.legend(title="polar angle", fontsize=8, ncol=2)
-    ax.set_title(title)
+    ax.set_title(f"{title}\nmean removed; rows {spacing:.3g} {unit} apart", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def sensor_names(attrs: Mapping[str, Any], key: str, count: int) -> list[str]:
+    """Channel names from a ``signals.h5`` attribute (JSON list); numbers if absent."""
+    value = attrs.get(key)
+    names = json.loads(value) if isinstance(value, str) else list(value or [])
+    return names if len(names) == count else [str(number) for number in range(count)]
 
 
 def eeg_figure(
     t_ms: np.ndarray,
     eeg: np.ndarray,
-    polar_angles_deg: Sequence[float],
+    names: Sequence[str],
     *,
     window_ms: Sequence[float],
+    head_model: str = "four_sphere",
 ) -> Figure:
-    """EEG at the scalp electrodes (four-sphere model), in nV."""
+    """EEG at the scalp electrodes, in nV (relative to infinity)."""
     return _sensor_traces(
         t_ms,
         np.asarray(eeg) * 1e3,
-        polar_angles_deg,
+        names,
         window_ms=window_ms,
-        ylabel="EEG (nV)",
-        title="EEG, four-sphere head model",
+        unit="nV",
+        title=f"EEG (relative to infinity), head model {head_model}",
     )
 
 
 def meg_figure(
     t_ms: np.ndarray,
     meg: np.ndarray,
-    polar_angles_deg: Sequence[float],
+    names: Sequence[str],
     *,
     window_ms: Sequence[float],
 ) -> Figure:
@@ -191,9 +205,115 @@ def meg_figure(
     title = "MEG (radial field), spherically symmetric head"
     if not np.any(meg):
         title += ": zero, the column's dipole is radial"
-    return _sensor_traces(
-        t_ms, meg, polar_angles_deg, window_ms=window_ms, ylabel="B_r (fT)", title=title
+    return _sensor_traces(t_ms, meg, names, window_ms=window_ms, unit="fT", title=title)
+
+
+def _projection_sphere(attrs: Mapping[str, Any]) -> tuple[float, float, float, float]:
+    """Outline of the topomaps: centre (m, MNE head frame) and radius (m).
+
+    ``topomap_sphere_um`` of ``signals.h5`` (the circle through Fpz, T7, Oz,
+    T8: :func:`lfpflow.signals.head_models.horizon_sphere`), else the sphere
+    through the electrodes.
+    """
+    offset = np.asarray(attrs.get("head_offset_um", np.zeros(3)), dtype=np.float64)
+    if "topomap_sphere_um" in attrs:
+        x, y, z, r = np.asarray(attrs["topomap_sphere_um"], dtype=np.float64)
+        centre, radius = np.array([x, y, z]), r
+    else:
+        centre = np.asarray(attrs.get("head_centre_um", np.zeros(3)), dtype=np.float64)
+        electrodes = np.asarray(attrs["eeg_electrodes_um"], dtype=np.float64).reshape(-1, 3)
+        radius = float(np.linalg.norm(electrodes - centre, axis=1).mean())
+    x, y, z = 1e-6 * (centre + offset)
+    return float(x), float(y), float(z), 1e-6 * float(radius)
+
+
+def _spans_the_scalp(positions_m: np.ndarray) -> bool:
+    """Whether electrodes cover an area of the scalp, not a line (e.g. montage polar)."""
+    if len(positions_m) < 4:
+        return False
+    singular = np.linalg.svd(positions_m - positions_m.mean(axis=0), compute_uv=False)
+    return bool(singular[-1] > 1e-3 * singular[0])
+
+
+def _topomap_panel(
+    ax: Any, values: np.ndarray, info: Any, sphere: tuple[float, ...], label: str, cmap: str
+) -> None:
+    """One MNE topomap with its colour bar (a profile over channels if the map is flat)."""
+    import mne
+
+    positions = np.array([channel["loc"][:3] for channel in info["chs"]])
+    if not _spans_the_scalp(positions):
+        ax.plot(values, "o-k", ms=4)
+        ax.set_xticks(range(len(values)), info["ch_names"], rotation=90, fontsize=7)
+        ax.set_ylabel(label)
+        return
+    image, _ = mne.viz.plot_topomap(
+        values,
+        info,
+        axes=ax,
+        show=False,
+        sphere=sphere,
+        cmap=cmap,
+        contours=6,
+        names=info["ch_names"],
+        sensors=True,
+        extrapolate="head",
     )
+    ax.figure.colorbar(image, ax=ax, shrink=0.75, label=label)
+
+
+def topomap_figure(
+    signals: Mapping[str, Any],
+    *,
+    dt_ms: float,
+    t_start_ms: float,
+    nperseg: int,
+    fmax_Hz: float,
+) -> Figure:
+    """Topographic maps (MNE) of the EEG, and of the MEG when on.
+
+    Left: the potential at the time of the largest current dipole moment
+    |CDM| after ``t_start_ms``; right: the power spectral density (Welch)
+    at the frequency of the peak of the CDM's spectrum (summed over x, y, z)
+    in (0, ``fmax_Hz``].
+
+    Parameters
+    ----------
+    signals : Mapping
+        Content of ``signals.h5`` (:func:`lfpflow.io.read_h5`).
+    dt_ms, t_start_ms : float
+        Sample interval and start of the analysed window (ms).
+    nperseg : int
+        Welch segment length (samples).
+    fmax_Hz : float
+        Highest frequency searched for the peak (Hz).
+    """
+    from lfpflow.formats.mne_eeg import raw_from_signals  # MNE builds the sensor layout
+
+    after = signals["t_ms"] >= t_start_ms
+    t_ms = signals["t_ms"][after]
+    cdm = signals["CDM"][:, after]
+    peak = int(np.argmax(np.linalg.norm(cdm, axis=0)))
+    freqs, cdm_psd = analysis.power_spectrum(cdm, dt_ms=dt_ms, nperseg=nperseg)
+    band = np.flatnonzero((freqs > 0) & (freqs <= fmax_Hz))
+    f_peak = band[np.argmax(cdm_psd.sum(axis=0)[band])]
+    raw = raw_from_signals(signals)
+    sphere = _projection_sphere(signals["attrs"])
+    rows = [("EEG", "eeg", "nV", 1e3)] + ([("MEG", "mag", "fT", 1.0)] if "MEG" in signals else [])
+    fig, axes = plt.subplots(len(rows), 2, figsize=(10, 4.3 * len(rows)), squeeze=False)
+    for (measure, kind, unit, scale), (ax_t, ax_f) in zip(rows, axes, strict=True):
+        info = raw.copy().pick(kind).info
+        values = scale * signals[measure][:, after]
+        _, psd = analysis.power_spectrum(values, dt_ms=dt_ms, nperseg=nperseg)
+        _topomap_panel(ax_t, values[:, peak], info, sphere, f"{measure} ({unit})", "RdBu_r")
+        ax_t.set_title(f"{measure} at t = {t_ms[peak]:.2f} ms (largest |CDM|)", fontsize=10)
+        _topomap_panel(ax_f, psd[:, f_peak], info, sphere, f"PSD ({unit}²/Hz)", "Reds")
+        ax_f.set_title(f"{measure} PSD at {freqs[f_peak]:.3g} Hz (CDM spectral peak)", fontsize=10)
+    head = signals["attrs"].get("head_model", "four_sphere")
+    placement = signals["attrs"].get("column_placement", "")
+    fig.suptitle(f"Topography, head model {head}; column {placement}", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def spectra_figure(
@@ -351,7 +471,7 @@ def run_figures(
         ``csd``, ``cdm``, ``eeg``, ``meg``, ``spectra``) -> callable returning the Figure.
     """
     window = config["analysis"]["raster_window_ms"]
-    sim, head, meg = config["simulation"], config["forward"]["head_model"], config["forward"]["meg"]
+    sim, attrs = config["simulation"], signals["attrs"]
     t, units = signals["t_ms"], signals["units"]
     return {
         "raster_rates": lambda: raster_and_rates(spikes, t_ms, counts, window_ms=window),
@@ -362,10 +482,17 @@ def run_figures(
         ),
         "cdm": lambda: cdm_figure(t, signals["CDM"], window_ms=window),
         "eeg": lambda: eeg_figure(
-            t, signals["EEG"], head["electrode_polar_angles_deg"], window_ms=window
+            t,
+            signals["EEG"],
+            sensor_names(attrs, "eeg_electrode_names", len(signals["EEG"])),
+            window_ms=window,
+            head_model=attrs.get("head_model", "four_sphere"),
         ),
         "meg": lambda: meg_figure(
-            t, signals["MEG"], meg["sensor_polar_angles_deg"], window_ms=window
+            t,
+            signals["MEG"],
+            sensor_names(attrs, "meg_sensor_names", len(signals["MEG"])),
+            window_ms=window,
         ),
         "spectra": lambda: spectra_figure(
             signals,

@@ -587,16 +587,16 @@ def add_signals(
             description = DESCRIPTIONS[name].format(z_um=z_text)
             ecephys.add(field_series(name, signals[name], timing, level, description))
     if "EEG" in signals:
-        scalp = add_scalp_electrodes(
-            nwbfile, signals.attrs["eeg_electrodes_um"], config["forward"]["head_model"]
-        )
+        names = json.loads(signals.attrs["eeg_electrode_names"])
+        scalp = add_scalp_electrodes(nwbfile, signals.attrs["eeg_electrodes_um"], names)
         ecephys.add(
             potential_series("EEG", signals["EEG"], scalp, timing, level, DESCRIPTIONS["EEG"])
         )
         ecephys.add(head_model_table(signals.attrs))
     if "MEG" in signals:
         ecephys.add(field_series("MEG", signals["MEG"], timing, level, DESCRIPTIONS["MEG"]))
-        ecephys.add(meg_sensor_table(signals.attrs["meg_sensors_um"], config["forward"]["meg"]))
+        names = json.loads(signals.attrs["meg_sensor_names"])
+        ecephys.add(meg_sensor_table(signals.attrs["meg_sensors_um"], names))
 
 
 def potential_series(
@@ -684,7 +684,7 @@ def add_probe(nwbfile: NWBFile, z_um: np.ndarray) -> DynamicTableRegion:
 
 
 def add_scalp_electrodes(
-    nwbfile: NWBFile, positions_um: np.ndarray, head_model: Mapping[str, Any]
+    nwbfile: NWBFile, positions_um: np.ndarray, names: Sequence[str]
 ) -> DynamicTableRegion:
     """The EEG electrodes: device, electrode group and one electrode per position.
 
@@ -695,8 +695,8 @@ def add_scalp_electrodes(
     positions_um : numpy.ndarray
         n x 3 electrode positions (um, head frame), ``eeg_electrodes_um`` of
         ``signals.h5``.
-    head_model : Mapping
-        ``forward.head_model`` (``electrode_polar_angles_deg`` names the rows).
+    names : sequence of str
+        Electrode names (``eeg_electrode_names`` of ``signals.h5``), one per row.
 
     Returns
     -------
@@ -704,9 +704,8 @@ def add_scalp_electrodes(
         The EEG rows of the electrodes table.
     """
     positions = np.asarray(positions_um, dtype=np.float64).reshape(-1, 3)
-    angles = list(head_model["electrode_polar_angles_deg"])
-    if len(angles) != len(positions):
-        raise ValueError(f"{len(positions)} EEG electrodes in signals.h5, {len(angles)} angles")
+    if len(names) != len(positions):
+        raise ValueError(f"{len(positions)} EEG electrodes in signals.h5, {len(names)} names")
     device = nwbfile.create_device(
         name="EEG_electrodes",
         description="scalp electrodes (simulated) on the outer sphere of a four-sphere "
@@ -720,10 +719,10 @@ def add_scalp_electrodes(
         device=device,
     )
     first = len(nwbfile.electrodes)
-    for angle, (x, y, z) in zip(angles, positions, strict=True):
+    for name, (x, y, z) in zip(names, positions, strict=True):
         nwbfile.add_electrode(
             group=group,
-            location=f"scalp, polar angle {float(angle):g} deg",
+            location=f"scalp, electrode {name}",
             rel_x=float(x),
             rel_y=float(y),
             rel_z=float(z),
@@ -734,10 +733,9 @@ def add_scalp_electrodes(
     )
 
 
-def meg_sensor_table(positions_um: np.ndarray, meg: Mapping[str, Any]) -> DynamicTable:
-    """The MEG sensors: positions (um, head frame) and polar angles, one row each."""
+def meg_sensor_table(positions_um: np.ndarray, names: Sequence[str]) -> DynamicTable:
+    """The MEG sensors: names and positions (um, head frame), one row each."""
     positions = np.asarray(positions_um, dtype=np.float64).reshape(-1, 3)
-    angles = np.asarray(meg["sensor_polar_angles_deg"], dtype=np.float64)
     columns = [
         VectorData(
             name=f"{axis}_um",
@@ -746,9 +744,7 @@ def meg_sensor_table(positions_um: np.ndarray, meg: Mapping[str, Any]) -> Dynami
         )
         for number, axis in enumerate("xyz")
     ]
-    columns.append(
-        VectorData(name="polar_angle_deg", description="angle from the z axis (deg)", data=angles)
-    )
+    columns.append(VectorData(name="sensor_name", description="sensor name", data=list(names)))
     return DynamicTable(
         name="MEG_sensors",
         description="MEG sensors (simulated, radial magnetometers) in the head frame of the "

@@ -8,6 +8,7 @@ only, so importing this module loads no simulator.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lfpflow.io import atomic_directory
+from lfpflow.multicompartment.morphology import read_morphology
 
 log = logging.getLogger(__name__)
 
@@ -23,20 +25,42 @@ log = logging.getLogger(__name__)
 #: name under which ``KernelApprox`` looks for a linearised ``Exp2Syn``.
 REQUIRED_MECHANISMS = ("CurrExp2Syn", "Exp2SynI")
 
-#: Name of the NEURON cell template the morphology files are loaded into.
-CELL_TEMPLATE_NAME = "LfpflowBallAndSticks"
+#: Name prefix of the NEURON cell templates the morphology files are loaded
+#: into; :func:`cell_template_name` appends a code for the section names. It
+#: must not contain "soma", "dend", "apic" or "axon": LFPy selects sections by
+#: substring of their full names (``LfpflowCell_BPS[3].dend[0]``).
+CELL_TEMPLATE_NAME = "LfpflowCell"
+
+#: One letter per section name, for template names free of those names.
+_SECTION_CODES = {"soma": "S", "dend": "B", "apic": "P", "axon": "X"}
 
 # The morphology files hold geometry only; LFPy.TemplateCell needs a template
-# to instantiate them in. It declares the section names the files create and
-# the `all` list they append to. Its name must not contain "soma", "dend" or
-# "apic": LFPy selects sections by substring of their full names.
-_CELL_TEMPLATE_HOC = f"""
-begintemplate {CELL_TEMPLATE_NAME}
-public soma, dend, apic, all
-objref all
-create soma, dend, apic
-proc init() {{ all = new SectionList() }}
-endtemplate {CELL_TEMPLATE_NAME}
+# to instantiate them in. hoc accepts a section name in an instance only if
+# the template declares it, and a declared name the file does not create
+# would stay a stray section (NEURON's Import3d even lists it in `all`), so
+# each set of section names gets its own template declaring exactly those;
+# a file re-creates them with its own sizes. Import3d (swc, asc) fills `all`
+# and the subset lists; our template-style hoc files append to `all`
+# themselves; plain hoc files append nothing, and collect_sections() (run
+# after them, see _hoc_loader) gathers every section of the instance.
+_CELL_TEMPLATE_HOC = """
+begintemplate {name}
+public {sections}, all, somatic, basal, apical, axonal, collect_sections
+objref all, somatic, basal, apical, axonal
+create {created}
+proc init() {{
+    all = new SectionList()
+    somatic = new SectionList()
+    basal = new SectionList()
+    apical = new SectionList()
+    axonal = new SectionList()
+}}
+proc collect_sections() {{ local n
+    n = 0
+    forsec all {{ n += 1 }}
+    if (n == 0) {{ forall {{ all.append() }} }}
+}}
+endtemplate {name}
 """
 
 # Folder whose mechanisms this process has loaded (NEURON cannot load twice).
@@ -159,25 +183,140 @@ def load_mechanisms(mechanisms_dir: Path) -> None:
     _LOADED_MECHANISMS_DIR = resolved
 
 
-def define_cell_template() -> None:
-    """Define the NEURON template morphologies are loaded into (once per process).
+def cell_template_name(sections: tuple[str, ...] | list[str]) -> str:
+    """Template name for cells with these section names (``morphology.SECTION_NAMES``)."""
+    unknown = sorted(set(sections) - set(_SECTION_CODES))
+    if unknown:
+        raise ValueError(
+            f"section names {unknown} not supported; allowed values: {', '.join(_SECTION_CODES)}"
+        )
+    return f"{CELL_TEMPLATE_NAME}_" + "".join(sorted(_SECTION_CODES[s] for s in set(sections)))
+
+
+def define_cell_template(sections: tuple[str, ...] | list[str] = ("soma", "dend", "apic")) -> str:
+    """Define the NEURON template for cells with these sections (once per process).
 
     Used by the kernels and by the ground-truth network (lfpflow.multicompartment.groundtruth),
-    so both routes build their cells from the same template.
+    so both routes build their cells from the same templates.
+
+    Parameters
+    ----------
+    sections : sequence of str
+        Section names the morphology creates (:func:`read_morphology`).
+
+    Returns
+    -------
+    str
+        The template's name (:func:`cell_template_name`).
     """
     import neuron
 
-    if not hasattr(neuron.h, CELL_TEMPLATE_NAME):
-        neuron.h(_CELL_TEMPLATE_HOC)
+    name = cell_template_name(sections)
+    if not hasattr(neuron.h, name):
+        ordered = [s for s in _SECTION_CODES if s in set(sections)]
+        neuron.h(
+            _CELL_TEMPLATE_HOC.format(
+                name=name,
+                sections=", ".join(ordered),
+                created=", ".join(f"{s}[1]" for s in ordered),
+            )
+        )
+    return name
 
 
 # kept for code written against the earlier private name
 _define_cell_template = define_cell_template
 
 
+def _hoc_loader(morphology: Path) -> Path:
+    """A hoc file that loads ``morphology`` and then collects its sections.
+
+    LFPy's ``TemplateCell`` runs ``xopen(morphology)`` inside the template
+    instance; this file does that and then calls the template's
+    ``collect_sections()``, so that a plain hoc file (which appends nothing to
+    ``all``) loads as well as one written for a template. Written once per
+    file and process into a temporary folder.
+    """
+    import hashlib
+    import tempfile
+
+    global _LOADER_DIR
+    if _LOADER_DIR is None:
+        _LOADER_DIR = Path(tempfile.mkdtemp(prefix="lfpflow_morphologies_"))
+        # NEURON has read a loader once the cell exists; the folder can go at exit
+        atexit.register(shutil.rmtree, _LOADER_DIR, ignore_errors=True)
+    source = Path(morphology).resolve()
+    if '"' in str(source):
+        raise ValueError(f"morphology path {source} must not contain a double quote")
+    digest = hashlib.sha256(str(source).encode()).hexdigest()[:16]
+    loader = _LOADER_DIR / f"{source.stem}_{digest}.hoc"
+    if not loader.is_file():
+        # braces: hoc would print the value of a bare statement
+        loader.write_text(f'{{xopen("{source}")}}\n{{collect_sections()}}\n', encoding="utf-8")
+    return loader
+
+
+# Folder of this process's hoc loaders (_hoc_loader).
+_LOADER_DIR: Path | None = None
+
+
+def loadable_cell_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`cell_parameters` ready for ``LFPy.TemplateCell`` in this process.
+
+    The template is the one for the file's section names (defined here, see
+    :func:`define_cell_template`); a ``.hoc`` morphology is replaced by a
+    loader (:func:`_hoc_loader`) that also collects the sections of plain
+    hoc files; ``.swc`` and ``.asc`` go to LFPy's Import3d as they are.
+
+    Parameters
+    ----------
+    parameters : Mapping
+        :func:`cell_parameters`.
+
+    Returns
+    -------
+    dict
+        A copy, ``morphology`` possibly replaced.
+    """
+    result = dict(parameters)
+    morphology = Path(result["morphology"])
+    result["templatename"] = define_cell_template(read_morphology(morphology).sections)
+    if morphology.suffix.lower() == ".hoc":
+        result["morphology"] = str(_hoc_loader(morphology))
+    return result
+
+
 # --------------------------------------------------------------------------
 # configuration -> KernelApprox arguments
 # --------------------------------------------------------------------------
+
+#: Passive properties a population may set for its own cell
+#: (``populations.<X>.cell``), else ``kernels.cell`` holds them for all.
+PASSIVE_KEYS = ("cm_uF_per_cm2", "Ra_ohm_cm", "g_pas_S_per_cm2", "celsius_degC")
+
+
+def population_passive(kernel_config: Mapping[str, Any], name: str) -> dict[str, float]:
+    """Passive properties of population ``name``'s cell.
+
+    Parameters
+    ----------
+    kernel_config : Mapping
+        Kernel description: ``cell`` (defaults for all populations) and
+        ``populations[name]`` (its overrides of :data:`PASSIVE_KEYS`).
+    name : str
+        Population.
+
+    Returns
+    -------
+    dict
+        ``Vrest_mV`` (mV, common to all populations), ``cm_uF_per_cm2``
+        (uF/cm^2), ``Ra_ohm_cm`` (ohm cm), ``g_pas_S_per_cm2`` (S/cm^2),
+        ``celsius_degC`` (degrees C).
+    """
+    population = kernel_config["populations"][name]
+    passive = {key: float(value) for key, value in kernel_config["cell"].items()}
+    passive.update({key: float(population[key]) for key in PASSIVE_KEYS if key in population})
+    return passive
 
 
 def cell_parameters(
@@ -189,25 +328,30 @@ def cell_parameters(
 ) -> dict[str, Any]:
     """LFPy ``TemplateCell`` parameters of population ``name``'s passive cell.
 
+    Needs no simulator; :func:`loadable_cell_parameters` prepares the result
+    for LFPy.
+
     Parameters
     ----------
     kernel_config : Mapping
         The kernel description (:func:`lfpflow.config.kernel_description`):
-        ``populations[name].morphology`` and the passive ``cell`` properties.
+        ``populations[name]`` (``morphology``, optional passive overrides) and
+        the common passive ``cell`` properties.
     name : str
         Population.
     morphology_dir : path-like
         Folder of the morphology files.
     celsius_degC : float, optional
-        Temperature (degrees C); default ``kernel_config["cell"]["celsius_degC"]``.
+        Temperature (degrees C); default the population's (see
+        :func:`population_passive`).
 
     Returns
     -------
     dict
         Keyword arguments of ``LFPy.TemplateCell`` (without ``dt``/``tstart``/``tstop``).
     """
-    cell = kernel_config["cell"]
-    vrest = float(cell["Vrest_mV"])
+    passive = population_passive(kernel_config, name)
+    vrest = passive["Vrest_mV"]
     morphology = Path(morphology_dir) / kernel_config["populations"][name]["morphology"]
     return {
         "morphology": str(morphology),
@@ -215,11 +359,11 @@ def cell_parameters(
         "templatename": CELL_TEMPLATE_NAME,
         "templateargs": None,
         "v_init": vrest,
-        "Ra": float(cell["Ra_ohm_cm"]),
-        "cm": float(cell["cm_uF_per_cm2"]),
+        "Ra": passive["Ra_ohm_cm"],
+        "cm": passive["cm_uF_per_cm2"],
         "passive": True,
-        "passive_parameters": {"g_pas": float(cell["g_pas_S_per_cm2"]), "e_pas": vrest},
-        "celsius": float(cell["celsius_degC"] if celsius_degC is None else celsius_degC),
+        "passive_parameters": {"g_pas": passive["g_pas_S_per_cm2"], "e_pas": vrest},
+        "celsius": passive["celsius_degC"] if celsius_degC is None else float(celsius_degC),
         # d_lambda rule at 100 Hz: segments of at most ~40 um for our cells,
         # well below the 100 um CSD slabs and the 75 um soma-depth spread.
         "nsegs_method": "lambda100",

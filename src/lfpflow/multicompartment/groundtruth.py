@@ -7,12 +7,13 @@ linearised, population-averaged kernels (Hagen et al. 2022, PLOS Comput Biol
 18:e1010353). This module simulates that network itself, from the same
 ``kernels:`` description, so the approximation can be checked:
 
-* cells: the ball-and-sticks morphologies of ``kernels.populations`` in an
+* cells: each population's morphology (``populations.<X>.cell``) in an
   ``LFPy.Network`` (``LFPy.NetworkCell``), passive membrane everywhere
-  (``kernels.cell``), plus NEURON's built-in Hodgkin-Huxley ``hh`` in the soma
-  (``groundtruth.soma``) so that the cells spike; somata uniform on a disc of
-  radius ``population_geometry.radius_um``, depths normal
-  (``soma_z_mean_um``, ``soma_z_sd_um``);
+  (``kernels.cell`` and the population's overrides), plus NEURON's built-in
+  Hodgkin-Huxley ``hh`` in the soma (``groundtruth.soma``) so that the cells
+  spike; somata uniform on a disc of the population's ``radius_um``, depths
+  normal (its ``soma_z_mean_um``, ``soma_z_sd_um``); NEURON has one
+  temperature, ``groundtruth.soma.celsius_degC``;
 * recurrent synapses: ``Exp2Syn`` (or our ``CurrExp2Syn`` for
   ``synapse_type: current``) with the configured kinetics and weights;
   connections drawn pairwise with probability ``p_YX / scale`` (the expected
@@ -175,9 +176,10 @@ def synapse_weighted_potential(
     The time- and population-averaged potential per segment of the MC
     network (``simulate_groundtruth(record_mean_v=True)["mean_v"]``),
     weighted over the segments like ``KernelApprox`` distributes the
-    pathway's synapses on its one cell: area times the depth density of
-    ``kernels.synapse_positions["post:pre"]`` (relative to the soma) with each
-    sd widened by the soma-depth sd, on the allowed sections only. This is the
+    pathway's synapses on its one cell, placed with its soma at the
+    population's mean depth: area times the depth density of
+    ``kernels.synapse_positions["post:pre"]`` (absolute depth) with each sd
+    widened by the soma-depth sd, on the allowed sections only. This is the
     linearisation point of that pathway's kernel with
     ``groundtruth.kernel_vrest: measured``.
 
@@ -197,13 +199,14 @@ def synapse_weighted_potential(
         Potential (mV).
     """
     position = kernel_config["synapse_positions"][f"{post}:{pre}"]
-    sd_z = float(kernel_config["population_geometry"]["soma_z_sd_um"])
+    geometry = kernel_config["populations"][post]
+    sd_z = float(geometry["soma_z_sd_um"])
     widened = dict(position, z_sd_um=[float(np.hypot(s, sd_z)) for s in position["z_sd_um"]])
     part = mean_v[post]
     allowed = np.isin(np.asarray(part["section"]), list(position["sections"]))
-    p = segment_probabilities(
-        np.asarray(part["area_um2"], float), np.asarray(part["z_rel_um"], float), allowed, widened
-    )
+    # the kernel's cell has its soma at the mean depth; synapse depths are absolute
+    z_um = np.asarray(part["z_rel_um"], float) + float(geometry["soma_z_mean_um"])
+    p = segment_probabilities(np.asarray(part["area_um2"], float), z_um, allowed, widened)
     return float(p @ np.asarray(part["v_mV"], float))
 
 
@@ -425,9 +428,8 @@ def _build_network(
     h, pc = _prepare_neuron(mechanisms_dir)
     import LFPy
 
-    from lfpflow.multicompartment.cells import cell_parameters
+    from lfpflow.multicompartment.cells import cell_parameters, loadable_cell_parameters
 
-    geometry = kcfg["population_geometry"]
     dt_ms, tstop_ms, celsius_degC = run.dt_ms, run.tstop_ms, run.celsius_degC
     # LFPy draws soma positions and rotations from numpy's global generator
     np.random.seed(derived_seed(run.seed, 0).generate_state(1)[0])  # noqa: NPY002
@@ -441,8 +443,11 @@ def _build_network(
             OUTPUTPATH=scratch,
         )
         for name in sorted(sizes):
-            cell_args = cell_parameters(kcfg, name, morphology_dir, celsius_degC=celsius_degC)
+            cell_args = loadable_cell_parameters(
+                cell_parameters(kcfg, name, morphology_dir, celsius_degC=celsius_degC)
+            )
             cell_args.update(dt=dt_ms, tstart=0.0, tstop=tstop_ms, delete_sections=False)
+            geometry = kcfg["populations"][name]
             network.create_population(
                 name=name,
                 POP_SIZE=sizes[name],
@@ -1152,23 +1157,18 @@ def _segment(cell: Any, index: int) -> tuple[Any, float]:
 
 
 def head_signals(cdm: np.ndarray, forward_config: Mapping[str, Any]) -> dict[str, Any]:
-    """EEG (uV) and, if enabled, MEG (fT) of a column CDM, as lfpflow.signals.forward does."""
-    from lfpflow.signals.forward import (
-        column_rotation,
-        eeg_transformation_matrix,
-        meg_transformation_matrix,
-    )
+    """EEG (uV) and, if enabled, MEG (fT) of a column CDM, as lfpflow.signals.forward does.
 
-    head = forward_config["head_model"]
-    rotation = column_rotation(head.get("column_axis", (0.0, 0.0, 1.0)))
-    eeg_matrix, electrodes = eeg_transformation_matrix(head)
-    out = {"EEG": eeg_matrix @ rotation @ cdm, "electrodes_um": electrodes}
-    meg = forward_config.get("meg")
-    if meg is not None and meg.get("enabled", True):
-        meg_matrix, sensors = meg_transformation_matrix(head, meg)
-        out["MEG"] = meg_matrix @ rotation @ cdm
-        out["meg_sensors_um"] = sensors
-    return out
+    Returns
+    -------
+    dict
+        :func:`lfpflow.signals.head_models.sensor_signals`: ``EEG``,
+        ``electrodes_um``, ``head_attrs`` and, with the MEG on, ``MEG`` and
+        ``meg_sensors_um``.
+    """
+    from lfpflow.signals.head_models import sensor_signals
+
+    return sensor_signals(cdm, forward_config["head_model"], forward_config.get("meg"))
 
 
 def network_attrs(network: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ current dipole moment) of the synapses it makes onto the postsynaptic
 population ``Y``, so that a signal is :math:`\\sum_X \\sum_Y \\nu_X * H_{YX}`
 (Hagen et al. 2022, PLOS Comput Biol 18:e1010353). Kernels are
 computed with LFPykernels' ``KernelApprox``, which represents the whole
-population ``Y`` by one passive ball-and-sticks cell receiving, at one
+population ``Y`` by one passive cell of ``Y``'s morphology receiving, at one
 instant, every synapse that one presynaptic spike of ``X`` activates in the
 population, each current linearised around the rest potential and spread over
 the compartments in proportion to membrane area times the configured synapse
@@ -60,10 +60,12 @@ from lfpflow.multicompartment.cells import (
     cell_parameters,
     define_cell_template,
     load_mechanisms,
+    loadable_cell_parameters,
 )
 from lfpflow.signals.kernel_files import csd_slab_edges_um
 
 log = logging.getLogger(__name__)
+
 
 def current_synapse_weight_nA(weight_uS: float, vrest_mV: float, e_rev_mV: float) -> float:
     """Peak current (nA) of the current synapse that replaces a conductance synapse.
@@ -128,9 +130,7 @@ def _check_pathway(kernel_config: Mapping[str, Any], post: str, pre: str) -> Non
             )
 
 
-def _synapse_parameters(
-    kernel_config: Mapping[str, Any], post: str, pre: str
-) -> dict[str, Any]:
+def _synapse_parameters(kernel_config: Mapping[str, Any], post: str, pre: str) -> dict[str, Any]:
     """``KernelApprox`` synapse parameters of the synapses ``pre`` makes onto ``post``.
 
     Parameters
@@ -268,13 +268,18 @@ def _position_arguments(position: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def probe_settings(kernel_config: Mapping[str, Any]) -> dict[str, Any]:
-    """The measurements a kernel is computed for, from ``kernels.probes``.
+def probe_settings(kernel_config: Mapping[str, Any], post: str) -> dict[str, Any]:
+    """The measurements a kernel onto ``post`` is computed for, from ``kernels.probes``.
+
+    The probes see the postsynaptic population spread as its cell says
+    (``populations[post]``: disc radius and soma-depth sd).
 
     Parameters
     ----------
     kernel_config : Mapping
         Kernel description (validated).
+    post : str
+        Postsynaptic population.
 
     Returns
     -------
@@ -291,7 +296,7 @@ def probe_settings(kernel_config: Mapping[str, Any]) -> dict[str, Any]:
         than two contacts or a repeated depth.
     """
     probes = kernel_config["probes"]
-    geometry = kernel_config["population_geometry"]
+    geometry = kernel_config["populations"][post]
     z_um = np.asarray(probes["lfp"]["z_um"], dtype=float)
     csd = bool(probes["csd"])
     return {
@@ -336,7 +341,7 @@ def _approx_parameters(
     presynaptic = list(kernel_config["populations"])
     keys = [pathway_key(post, x) for x in presynaptic]
     sizes = {name: float(pop["size"]) for name, pop in kernel_config["populations"].items()}
-    geometry = kernel_config["population_geometry"]
+    geometry = kernel_config["populations"][post]
     external = kernel_config["external"]
     return {
         "X": presynaptic,
@@ -412,7 +417,7 @@ def kernel_approx_arguments(
         "vrest_mV": float(kernel_config["cell"]["Vrest_mV"]),
         "g_eff": bool(kernel_config["g_eff"]),
         "tau_ms": float(kernel_config["tau_ms"]),
-        "probes": probe_settings(kernel_config),
+        "probes": probe_settings(kernel_config, post),
     }
 
 
@@ -587,7 +592,9 @@ def _run_kernel_approx(
     """
     import lfpykernels
 
-    approx = lfpykernels.KernelApprox(**setup["approx"])
+    arguments = dict(setup["approx"])
+    arguments["cellParameters"] = loadable_cell_parameters(arguments["cellParameters"])
+    approx = lfpykernels.KernelApprox(**arguments)
     try:
         return approx.get_kernel(
             probes=probes,
@@ -676,8 +683,8 @@ def compute_kernel(
     conductance is raised by the mean conductance of all recurrent (at
     ``kernels.presynaptic_rates_Hz``) and external synapses onto ``post``.
     Membrane currents are mapped to the LFP (``GaussCylinderPotential``: a
-    disc of radius ``population_geometry.radius_um``, depths normal with
-    ``soma_z_sd_um``), the CDM (``KernelApproxCurrentDipoleMoment``; x and y
+    disc of radius ``populations[post].radius_um``, depths normal with
+    its ``soma_z_sd_um``), the CDM (``KernelApproxCurrentDipoleMoment``; x and y
     rows zero by symmetry) and the CSD (:class:`GaussCylinderCSD`), then
     convolved with the delay distribution (normal truncated below at
     ``min_ms``), so every kernel is zero for lags shorter than the shortest

@@ -17,6 +17,7 @@ not change the result.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Mapping
@@ -27,6 +28,12 @@ import numpy as np
 
 from lfpflow.pointneuron.catalogue import NESTML_MODULE, NeuronModel, get_model
 from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
+from lfpflow.pointneuron.scaling import (
+    FIXED_TOTAL_NUMBER,
+    ScaledNetwork,
+    scaled_in_degree,
+    scaled_network,
+)
 from lfpflow.signals.spikes import NetworkSpikes
 
 #: Largest seed NEST accepts for ``rng_seed``.
@@ -94,12 +101,24 @@ def _population_models(
 
 
 def _create_populations(
-    nest: Any, populations: Mapping[str, Any], models: Mapping[str, NeuronModel]
+    nest: Any,
+    populations: Mapping[str, Any],
+    models: Mapping[str, NeuronModel],
+    scaled: ScaledNetwork,
+    node_order: str = "interleaved",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Create each population, followed by its spike recorder.
 
     Populations are created in name order, whatever order the configuration
     lists them in: node ids, and so NEST's random streams, depend on the order.
+    Sizes are the scaled ones; a compensating DC (``scaled.dc_pA``, pA) is
+    added to the model's ``I_e``. ``node_order`` ``"interleaved"`` puts each
+    recorder right after its population (the layout of the existing runs,
+    kept so that their spikes do not change); ``"neurons_first"`` creates
+    every neuron before any recorder: NEST finds a neuron from its id fast
+    only when the ids of each thread's neurons are evenly spaced, which a
+    device (present on every thread) between populations breaks, and large
+    networks then connect several times more slowly.
 
     Returns
     -------
@@ -112,11 +131,17 @@ def _create_populations(
     for name in sorted(populations):
         population = populations[name]
         model = models[name]
-        neurons[name] = nest.Create(
-            model.nest_model, population["size"], params=model.nest_status(population["params"])
-        )
-        recorders[name] = nest.Create("spike_recorder")
-        nest.Connect(neurons[name], recorders[name])
+        status = model.nest_status(population["params"])
+        if scaled.dc_pA[name] != 0.0:
+            status["I_e"] = status.get("I_e", 0.0) + scaled.dc_pA[name]
+        neurons[name] = nest.Create(model.nest_model, scaled.sizes[name], params=status)
+        if node_order == "interleaved":
+            recorders[name] = nest.Create("spike_recorder")
+            nest.Connect(neurons[name], recorders[name])
+    if node_order == "neurons_first":
+        for name in sorted(populations):
+            recorders[name] = nest.Create("spike_recorder")
+            nest.Connect(neurons[name], recorders[name])
     return neurons, recorders
 
 
@@ -168,7 +193,9 @@ def simulate_network(
     """Build and simulate the point-neuron network.
 
     Steps: reset the kernel (:func:`_reset_kernel`), create the populations
-    (:func:`_create_populations`), connect them (:func:`_connect`), connect
+    (:func:`_create_populations`), draw initial potentials
+    (:func:`_initial_potentials`), connect them (:func:`_connect`,
+    :func:`_connect_fixed_total`), connect
     the drive and inputs (:func:`_connect_inputs`), simulate, collect the
     spikes (:func:`_collect_spikes`).
 
@@ -178,7 +205,8 @@ def simulate_network(
         ``stage_config(resolved, "network")``
         (:func:`lfpflow.config.stage_config`): ``seed``, ``simulation``
         (``tstop_ms``, ``dt_ms`` in ms, ``n_vp``) and ``network``, whose
-        ``populations`` maps each name to ``size``, ``model`` and ``params``.
+        ``populations`` maps each name to ``size`` (full size; ``scale``
+        scales it), ``model`` and ``params``.
     nestml_module_dir : path-like, optional
         Folder of our compiled NESTML module (``build/nestml``); needed when a
         population uses a NESTML catalogue model.
@@ -191,13 +219,20 @@ def simulate_network(
     nest = _import_nest()
     sim = config["simulation"]
     net = config["network"]
+    scaled = scaled_network(net)
 
     started = time.perf_counter()
     _reset_kernel(nest, config)
     models = _population_models(nest, net["populations"], nestml_module_dir)
-    neurons, recorders = _create_populations(nest, net["populations"], models)
-    for conn in net["connections"]:
-        _connect(nest, conn, neurons, models[conn["post"]], net)
+    neurons, recorders = _create_populations(
+        nest, net["populations"], models, scaled, str(sim["node_order"])
+    )
+    _initial_potentials(nest, net["v_init"], neurons)
+    for index, conn in enumerate(net["connections"]):
+        if conn["rule"] == FIXED_TOTAL_NUMBER:
+            _connect_fixed_total(nest, conn, neurons, models[conn["post"]], net, scaled, index)
+        else:
+            _connect(nest, conn, neurons, models[conn["post"]], net)
     _connect_inputs(nest, config, neurons, models)
     built = time.perf_counter()
 
@@ -208,7 +243,7 @@ def simulate_network(
     return NetworkSpikes(
         times_ms=times_ms,
         senders=senders,
-        population_sizes={name: int(p["size"]) for name, p in net["populations"].items()},
+        population_sizes=dict(scaled.sizes),
         tstop_ms=float(sim["tstop_ms"]),
         dt_ms=float(sim["dt_ms"]),
         n_vp=int(nest.GetKernelStatus("total_num_virtual_procs")),
@@ -221,17 +256,24 @@ def network_inputs(config: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]
 
     ``network.drive`` (n_ext inputs of nu_ext_Hz each, as in Hagen et al. 2022)
     is one ``poisson`` protocol per driven population; ``network.inputs`` adds
-    any further protocols (:mod:`lfpflow.pointneuron.inputs`).
+    any further protocols (:mod:`lfpflow.pointneuron.inputs`). With
+    ``network.k_scale`` < 1 the drive has round(n_ext k_scale) inputs of
+    weight / sqrt(k_scale) (:mod:`lfpflow.pointneuron.scaling`).
     """
     net = config["network"]
     drive = net["drive"]
+    k_scale = float(net["k_scale"])
     weight_keys = [k for k in ("weight_pA", "weight_nS", "weight_mV") if k in drive]
     protocols: dict[str, list[dict[str, Any]]] = {name: [] for name in net["populations"]}
     for name, n_ext in drive["n_ext"].items():
         if n_ext == 0 or drive["nu_ext_Hz"] == 0:
             continue
-        protocol = {"type": "poisson", "rate_Hz": drive["nu_ext_Hz"], "n_inputs": n_ext}
+        n_inputs = scaled_in_degree(n_ext, k_scale) if k_scale != 1.0 else n_ext
+        protocol = {"type": "poisson", "rate_Hz": drive["nu_ext_Hz"], "n_inputs": n_inputs}
         protocol.update({key: drive[key] for key in weight_keys})
+        if k_scale != 1.0:
+            factor = 1.0 / math.sqrt(k_scale)  # as ScaledNetwork.weight_factor
+            protocol.update({key: drive[key] * factor for key in weight_keys})
         protocols[name].append(protocol)
     for name, items in net["inputs"].items():
         protocols[name].extend(items)
@@ -329,5 +371,64 @@ def _connect(
             )
     else:
         raise ValueError(
-            f"unknown connection rule {rule!r}; allowed values: pairwise_bernoulli, ring_gaussian"
+            f"unknown connection rule {rule!r}; allowed values: pairwise_bernoulli, "
+            "ring_gaussian, fixed_total_number"
         )
+
+
+def _initial_potentials(nest: Any, v_init: Mapping[str, Any], neurons: Mapping[str, Any]) -> None:
+    """Draw initial membrane potentials V_m ~ normal(mean_mV, sd_mV) (mV), in name order.
+
+    Populations not named keep their model's initial V_m (E_L for ``lif``).
+    Potjans & Diesmann (2014) draw V_m from normal(-58 mV, 10 mV); the
+    reference implementation's default is a population-specific normal that
+    shortens the initial transient.
+    """
+    for name in sorted(v_init):
+        spec = v_init[name]
+        if float(spec["sd_mV"]) > 0:
+            value = nest.random.normal(mean=float(spec["mean_mV"]), std=float(spec["sd_mV"]))
+        else:
+            value = float(spec["mean_mV"])
+        neurons[name].set(V_m=value)
+
+
+def _connect_fixed_total(
+    nest: Any,
+    conn: Mapping[str, Any],
+    neurons: Mapping[str, Any],
+    post_model: NeuronModel,
+    net: Mapping[str, Any],
+    scaled: ScaledNetwork,
+    index: int,
+) -> None:
+    """Potjans & Diesmann (2014)'s rule: a fixed total number of synapses.
+
+    ``scaled.n_synapses[index]`` synapses (:mod:`lfpflow.pointneuron.scaling`),
+    each between a presynaptic and a postsynaptic neuron drawn uniformly at
+    random, so multapses and autapses occur (NEST ``fixed_total_number`` with
+    its defaults ``allow_multapses`` and ``allow_autapses`` true). Weights
+    (times ``scaled.weight_factor``, 1 / sqrt(k_scale)) and delays are normal
+    as for pairwise_bernoulli (:func:`_weight_and_delay_specs`).
+    """
+    n_synapses = scaled.n_synapses[index]
+    if n_synapses == 0:
+        return
+    weight = float(conn[post_model.weight_key]) * scaled.weight_factor
+    syn_spec: dict[str, Any] = {"synapse_model": "static_synapse"}
+    if post_model.receptors:
+        syn_spec["receptor_type"] = post_model.receptors[
+            "excitatory" if weight >= 0 else "inhibitory"
+        ]
+    weight_spec, delay_spec = _weight_and_delay_specs(nest, weight, float(conn["delay_ms"]), net)
+    nest.Connect(
+        neurons[conn["pre"]],
+        neurons[conn["post"]],
+        {
+            "rule": "fixed_total_number",
+            "N": n_synapses,
+            "allow_autapses": True,
+            "allow_multapses": True,
+        },
+        {**syn_spec, "weight": weight_spec, "delay": delay_spec},
+    )

@@ -11,21 +11,19 @@ the bin of the spike, so the result has exactly the time axis of the rates:
 sample k is the signal at time k dt, the start of bin [k dt, (k + 1) dt),
 which is where NEST's on-grid spike times fall.
 
-The EEG is computed from the current dipole moment (CDM) with the four-sphere
-head model of Naess et al. (2017, Front Hum Neurosci 11:490) as implemented by
-LFPykit's :class:`lfpykit.eegmegcalc.FourSphereVolumeConductor`; the MEG is the
-radial magnetic field at sensors outside the head, for a spherically symmetric
-conductor (Sarvas 1987, Phys Med Biol 32:11; LFPykit's
-:class:`lfpykit.eegmegcalc.SphericallySymmetricVolCondMEG`). The column's z axis
-points along ``head_model.column_axis`` in head coordinates: radial (the
-default, a column on a gyral crown) or tangential (a sulcal wall). A radial
-dipole produces no magnetic field outside a spherically symmetric head, so MEG
-needs a tangential component.
+The CDM is mapped to EEG electrodes (and, for a spherical head, MEG sensors)
+by :mod:`lfpflow.signals.head_models`: the four-sphere head model of Naess et
+al. (2017, Front Hum Neurosci 11:490), a lead field the user brings, or the New
+York Head, with the column placed under a named electrode or at a position and
+its axis radial (a gyral crown), tangential (a sulcal wall) or any direction
+relative to the local radial direction at the dipole. A radial dipole
+produces no magnetic field outside a spherically symmetric head, so MEG needs
+a tangential component.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,11 @@ import numpy as np
 from scipy import fft as sp_fft
 
 from lfpflow import io
+from lfpflow.signals import head_models
+
+# re-exported for callers that map a head-frame CDM themselves
+from lfpflow.signals.head_models import eeg_transformation_matrix as eeg_transformation_matrix
+from lfpflow.signals.head_models import meg_transformation_matrix as meg_transformation_matrix
 
 
 def _check_kernel(key: Any, kernel: np.ndarray) -> np.ndarray:
@@ -247,151 +250,6 @@ def predict_contributions(
     }
 
 
-def scalp_electrode_positions(
-    polar_angles_deg: Sequence[float], scalp_radius_um: float
-) -> np.ndarray:
-    """EEG electrodes on the scalp surface in the x-z plane.
-
-    Parameters
-    ----------
-    polar_angles_deg : sequence of float
-        Angles from the z axis (deg); 0 is the vertex above the dipole.
-    scalp_radius_um : float
-        Outer radius of the head (um).
-
-    Returns
-    -------
-    numpy.ndarray
-        Electrode positions, n x 3 (um).
-    """
-    theta = np.deg2rad(np.asarray(polar_angles_deg, dtype=np.float64))
-    # The four-sphere series is evaluated for points inside or on the scalp;
-    # a hair's breadth inside avoids round-off placing a contact outside it.
-    radius = scalp_radius_um - 1e-6 * scalp_radius_um
-    return np.column_stack([radius * np.sin(theta), np.zeros_like(theta), radius * np.cos(theta)])
-
-
-def column_rotation(column_axis: Sequence[float]) -> np.ndarray:
-    """Rotation taking the column's z axis to ``column_axis`` (head coordinates).
-
-    Rodrigues' formula for the rotation about e_z x n by the angle between
-    them; the identity for n = e_z and a half turn about x for n = -e_z.
-
-    Returns
-    -------
-    numpy.ndarray
-        3 x 3 rotation matrix R: CDM_head = R @ CDM_column.
-    """
-    n = np.asarray(column_axis, dtype=np.float64)
-    norm = np.linalg.norm(n)
-    if norm == 0:
-        raise ValueError("column_axis must not be the zero vector")
-    n = n / norm
-    ez = np.array([0.0, 0.0, 1.0])
-    cos_angle = float(ez @ n)
-    if np.isclose(cos_angle, 1.0, rtol=0, atol=1e-15):
-        return np.eye(3)
-    if np.isclose(cos_angle, -1.0, rtol=0, atol=1e-15):
-        return np.diag([1.0, -1.0, -1.0])
-    k = np.cross(ez, n)
-    sin_angle = np.linalg.norm(k)
-    k = k / sin_angle
-    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + sin_angle * cross + (1 - cos_angle) * cross @ cross
-
-
-#: B (fT) per H (nA/um): mu0 (T m/A) x 1e-3 (A/m per nA/um) x 1e15 (fT/T)
-_FT_PER_H = 4e-7 * np.pi * 1e-3 * 1e15
-
-
-def meg_transformation_matrix(
-    head_model: Mapping[str, Any], meg: Mapping[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Matrix mapping a head-frame CDM (nA um) to radial magnetic field (fT).
-
-    Parameters
-    ----------
-    head_model : Mapping
-        ``config["forward"]["head_model"]`` (``dipole_location_um``).
-    meg : Mapping
-        ``config["forward"]["meg"]``: ``sensor_radius_um``,
-        ``sensor_polar_angles_deg`` (sensors in the x-z plane).
-
-    Returns
-    -------
-    matrix : numpy.ndarray
-        n_sensors x 3, fT per (nA um): the radial component B . r_hat.
-    sensors_um : numpy.ndarray
-        n_sensors x 3 sensor positions (um).
-    """
-    from lfpykit.eegmegcalc import SphericallySymmetricVolCondMEG
-
-    theta = np.deg2rad(np.asarray(meg["sensor_polar_angles_deg"], dtype=np.float64))
-    radius = float(meg["sensor_radius_um"])
-    sensors = np.column_stack(
-        [radius * np.sin(theta), np.zeros_like(theta), radius * np.cos(theta)]
-    )
-    field = SphericallySymmetricVolCondMEG(sensors).get_transformation_matrix(
-        np.asarray(head_model["dipole_location_um"], dtype=np.float64)
-    )  # n_sensors x 3 (H components) x 3 (dipole components), nA/um per nA um
-    radial = sensors / np.linalg.norm(sensors, axis=1, keepdims=True)
-    matrix = _FT_PER_H * np.einsum("si,sij->sj", radial, field)
-    return matrix, sensors
-
-
-def eeg_transformation_matrix(head_model: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Four-sphere matrix mapping a CDM (nA um) to scalp potentials (uV).
-
-    Parameters
-    ----------
-    head_model : Mapping
-        ``config["forward"]["head_model"]``: ``radii_um``, ``sigmas_S_per_m``,
-        ``dipole_location_um``, ``electrode_polar_angles_deg``.
-
-    Returns
-    -------
-    matrix : numpy.ndarray
-        n_electrodes x 3, uV per (nA um).
-    electrodes_um : numpy.ndarray
-        n_electrodes x 3 electrode positions (um).
-    """
-    from lfpykit.eegmegcalc import FourSphereVolumeConductor
-
-    radii = [float(r) for r in head_model["radii_um"]]
-    electrodes = scalp_electrode_positions(head_model["electrode_polar_angles_deg"], radii[-1])
-    model = FourSphereVolumeConductor(
-        electrodes, radii=radii, sigmas=[float(s) for s in head_model["sigmas_S_per_m"]]
-    )
-    matrix_mV = model.get_transformation_matrix(
-        np.asarray(head_model["dipole_location_um"], dtype=np.float64)
-    )
-    return 1e3 * matrix_mV, electrodes
-
-
-def eeg_from_cdm(cdm: np.ndarray, head_model: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Scalp potential (uV) of a current dipole moment time series.
-
-    Parameters
-    ----------
-    cdm : numpy.ndarray
-        3 x T current dipole moment (nA um), x, y, z.
-    head_model : Mapping
-        See :func:`eeg_transformation_matrix`.
-
-    Returns
-    -------
-    eeg : numpy.ndarray
-        n_electrodes x T (uV).
-    electrodes_um : numpy.ndarray
-        n_electrodes x 3 (um).
-    """
-    cdm = np.asarray(cdm, dtype=np.float64)
-    if cdm.ndim != 2 or cdm.shape[0] != 3:
-        raise ValueError(f"cdm must be 3 x T (x, y, z), got shape {cdm.shape}")
-    matrix, electrodes = eeg_transformation_matrix(head_model)
-    return matrix @ cdm, electrodes
-
-
 def _check_sample_times(t_ms: Any, dt_ms: float, rates: Mapping[str, np.ndarray]) -> None:
     """Refuse a time axis other than the bin starts k dt of the rates."""
     t_ms = np.asarray(t_ms, dtype=np.float64)
@@ -428,7 +286,8 @@ def compute_signals(
         ``(post, pre)`` -> dict with ``"LFP"``, ``"CDM"`` and optionally
         ``"CSD"`` (channels x lags) and ``"tau_ms"`` (the lags, ms).
     head_model : Mapping
-        ``config["forward"]["head_model"]``.
+        ``config["forward"]["head_model"]`` (resolved): head model, electrodes,
+        column position and axis (:func:`lfpflow.signals.head_models.sensor_maps`).
     meg : Mapping, optional
         ``config["forward"]["meg"]``; no MEG when None or not ``enabled``.
 
@@ -436,9 +295,11 @@ def compute_signals(
     -------
     dict
         ``t_ms``, ``LFP`` (mV), ``CDM`` (nA um, column coordinates), ``EEG``
-        (uV), ``MEG`` (fT, radial field), optional ``CSD``, ``electrodes_um``,
-        ``meg_sensors_um``, and ``contributions[(post, pre)]`` with the same
-        signals per pathway.
+        (uV), ``MEG`` (fT, radial field; with the MEG on), optional ``CSD``,
+        ``electrodes_um``, ``meg_sensors_um``, ``head_attrs`` (the head model,
+        electrode names and positions, column position and axis, for
+        :func:`write_signals`), and ``contributions[(post, pre)]`` with the
+        same signals per pathway.
     """
     first = next(iter(kernels.values()))
     measures = [m for m in ("LFP", "CSD", "CDM") if m in first]
@@ -456,15 +317,12 @@ def compute_signals(
         # summing the per-pathway parts equals predict_signal on all kernels
         signals[measure] = sum(part[measure] for part in contributions.values())
     if "CDM" in signals:
-        rotation = column_rotation(head_model.get("column_axis", (0.0, 0.0, 1.0)))
-        eeg_matrix, electrodes = eeg_transformation_matrix(head_model)
-        maps = {"EEG": eeg_matrix @ rotation}
-        signals["electrodes_um"] = electrodes
-        if meg is not None and meg.get("enabled", True):
-            meg_matrix, sensors = meg_transformation_matrix(head_model, meg)
-            maps["MEG"] = meg_matrix @ rotation
-            signals["meg_sensors_um"] = sensors
-        for name, matrix in maps.items():
+        maps = head_models.sensor_maps(head_model, meg)
+        signals["electrodes_um"] = maps.geometry.electrodes.positions_um
+        signals["head_attrs"] = maps.attrs(head_model)
+        if "MEG" in maps.matrices:
+            signals["meg_sensors_um"] = maps.meg_sensors_um
+        for name, matrix in maps.matrices.items():
             signals[name] = matrix @ signals["CDM"]
             for part in contributions.values():
                 part[name] = matrix @ part["CDM"]
@@ -474,6 +332,15 @@ def compute_signals(
 
 #: Units of the signals in ``signals.h5``.
 SIGNAL_UNITS = {"LFP": "mV", "CSD": "nA/um^3", "CDM": "nA*um", "EEG": "uV", "MEG": "fT"}
+
+
+def _head_attrs(signals: Mapping[str, Any], forward: Mapping[str, Any]) -> dict[str, Any]:
+    """Head-model attributes of ``signals`` (computed from ``forward`` if absent)."""
+    if "head_attrs" in signals:
+        return dict(signals["head_attrs"])
+    # MEG in the signals: describe its sensors even if the configuration has it off
+    meg = dict(forward["meg"], enabled=True) if "MEG" in signals else None
+    return head_models.sensor_maps(forward["head_model"], meg).attrs(forward["head_model"])
 
 
 def write_signals(
@@ -494,7 +361,11 @@ def write_signals(
     the ``pathways`` attribute; a string key (e.g. a postsynaptic population of
     the ground truth) is the group name as is. ``n_vp`` is recorded when the
     configuration has ``simulation.n_vp``; ``attrs`` are further root attributes
-    (replacing standard ones of the same name).
+    (replacing standard ones of the same name). The head model, electrode
+    names and positions, MEG sensors and the column's position and axis are
+    root attributes too (:meth:`lfpflow.signals.head_models.SensorMaps.attrs`):
+    ``signals["head_attrs"]`` from :func:`compute_signals`, or else those of
+    the configuration's ``forward`` section.
     """
     units = dict(SIGNAL_UNITS, CSD=csd_units)
     measures = [m for m in ("LFP", "CSD", "CDM", "EEG", "MEG") if m in signals]
@@ -509,17 +380,11 @@ def write_signals(
         for key, part in signals["contributions"].items()
     }
     by_pathway = not any(isinstance(key, str) for key in signals["contributions"])
-    head = config["forward"]["head_model"]
     n_vp = config["simulation"].get("n_vp")
     root = io.provenance(
         config,
         **({"n_vp": n_vp} if n_vp is not None else {}),
-        head_radii_um=np.asarray(head["radii_um"], dtype=np.float64),
-        head_sigmas_S_per_m=np.asarray(head["sigmas_S_per_m"], dtype=np.float64),
-        dipole_location_um=np.asarray(head["dipole_location_um"], dtype=np.float64),
-        eeg_electrodes_um=np.asarray(signals.get("electrodes_um", np.zeros((0, 3)))),
-        meg_sensors_um=np.asarray(signals.get("meg_sensors_um", np.zeros((0, 3)))),
-        column_axis=np.asarray(head.get("column_axis", (0.0, 0.0, 1.0)), dtype=np.float64),
+        **_head_attrs(signals, config["forward"]),
         **(
             {"pathways": [f"{post}:{pre}" for post, pre in signals["contributions"]]}
             if by_pathway

@@ -78,6 +78,33 @@ def population_rates(
     return bin_starts(tstop_ms, dt_ms), counts
 
 
+def full_column_counts(counts: Mapping[str, np.ndarray], scale: float) -> dict[str, np.ndarray]:
+    """Spike counts of a network downscaled by ``scale``, divided by ``scale``.
+
+    The kernels describe the column at its full size (``populations.<X>.size``:
+    out-degrees, cell numbers), so that one kernel set serves every
+    ``network.scale``. A downscaled network (``round(size * scale)`` neurons
+    with the rates kept by the compensating DC) has ``scale`` times the full
+    column's spikes; dividing its counts by ``scale`` makes the forward model
+    predict the signal of the full column firing like the simulated part.
+
+    Parameters
+    ----------
+    counts : Mapping
+        Population -> spikes per bin of the simulated network.
+    scale : float
+        ``network.scale`` (neuron numbers), in (0, 1].
+
+    Returns
+    -------
+    dict
+        Population -> counts / scale (the same arrays' values when scale is 1).
+    """
+    if not 0 < scale <= 1:
+        raise ValueError(f"network.scale must lie in (0, 1], got {scale}")
+    return {name: np.asarray(values) / scale for name, values in counts.items()}
+
+
 def write_rates(
     path: str | Path,
     t_ms: np.ndarray,

@@ -1,0 +1,18 @@
+"""Rule eeg_topomap: MNE topomaps of the EEG (and MEG) at the largest CDM and its spectral peak."""
+
+from lfpflow import io
+from lfpflow.figures import save_figure
+from lfpflow.figures.signals import topomap_figure
+from lfpflow.logs import log_to
+
+log = log_to(snakemake.log[0], "eeg_topomap")
+config = snakemake.params.config
+figure = topomap_figure(
+    io.read_h5(snakemake.input.signals),
+    dt_ms=config["simulation"]["dt_ms"],
+    t_start_ms=config["simulation"]["transient_ms"],
+    nperseg=config["analysis"]["psd_nperseg"],
+    fmax_Hz=config["analysis"]["psd_fmax_Hz"],
+)
+save_figure(figure, snakemake.output[0])
+log.info("wrote %s", snakemake.output[0])
