@@ -19,7 +19,14 @@ import numpy as np
 import pytest
 import yaml
 
-from lfpflow.config import ConfigError, kernel_description, load_yaml, resolve_config, stage_config
+from lfpflow.config import (
+    ConfigError,
+    kernel_description,
+    load_config,
+    load_yaml,
+    resolve_config,
+    stage_config,
+)
 from lfpflow.multicompartment import cells, groundtruth, kernels
 from lfpflow.signals.spikes import NetworkSpikes, write_spikes
 
@@ -413,6 +420,8 @@ def test_snakemake_groundtruth_target_on_tiny_config(tmp_path: Path) -> None:
     ):
         assert (out / name).is_file(), name
     n_steps = round(150.0 / config["simulation"]["dt_ms"])
+    # one EEG row per electrode of the configured montage
+    n_electrodes = len(load_config(project / "gt.yaml")["forward"]["head_model"]["electrodes"])
     units = {"t_ms": "ms", "LFP": "mV", "CDM": "nA*um", "EEG": "uV", "z_um": "um"}
     for name in ("signals.h5", "predicted.h5"):
         with h5py.File(out / name) as h5:
@@ -420,7 +429,8 @@ def test_snakemake_groundtruth_target_on_tiny_config(tmp_path: Path) -> None:
                 assert h5[dataset].attrs["units"] == unit, (name, dataset)
             assert h5["LFP"].shape == (13, n_steps)
             assert h5["CDM"].shape == (3, n_steps)
-            assert h5["EEG"].shape[0] == 7
+            # one row per electrode of the configured montage
+            assert h5["EEG"].shape[0] == n_electrodes
             for attr in (
                 "config_sha256",
                 "seed",
@@ -440,7 +450,7 @@ def test_snakemake_groundtruth_target_on_tiny_config(tmp_path: Path) -> None:
     with h5py.File(out / "spikes.h5") as h5:
         assert h5["E/times"].attrs["units"] == "ms"
     comparison = json.loads((out / "comparison.json").read_text())
-    for signal, channels in (("LFP", 13), ("CDM_z", 1), ("EEG", 7)):
+    for signal, channels in (("LFP", 13), ("CDM_z", 1), ("EEG", n_electrodes)):
         for part in (comparison[signal], comparison[signal]["filtered"]):
             for name in ("r2", "correlation", "squared_correlation", "std_ratio"):
                 assert len(part[name]) == channels, (signal, name)

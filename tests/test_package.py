@@ -45,6 +45,11 @@ def test_a_built_wheel_validates_a_configuration_on_its_own(tmp_path, repo):
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("run_name: elsewhere\npopulations: {E: {size: 77}}\n")
+    # the cells are the project's files (morphologies/ beside the overlay), not the
+    # package's: validation reads them, so the project folder needs them
+    (tmp_path / "morphologies").mkdir()
+    for cell in ("BallAndSticks_E.hoc", "BallAndSticks_I.hoc"):
+        shutil.copy2(repo / "morphologies" / cell, tmp_path / "morphologies" / cell)
     code = (
         "import sys, lfpflow, lfpflow.cli; "
         "print(lfpflow.__file__); "

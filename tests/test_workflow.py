@@ -51,7 +51,6 @@ TINY_OUTPUTS = [
             "csd",
             "cdm",
             "eeg",
-            "meg",
             "spectra",
         )
     ],

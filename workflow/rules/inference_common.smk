@@ -44,7 +44,7 @@ def inference_batch_files(split):
 
 def inference_observation_input(wildcards):
     _inference_ready()
-    path = config["inference"]["observation"]["file"]
+    path = config["inference"]["observation"].get("file")
     return {"file": path} if path else {"kernels": inference_kernel_files()}
 
 

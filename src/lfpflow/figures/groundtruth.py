@@ -82,7 +82,10 @@ def overlay_figure(
             np.asarray(predicted[signal])[channel][start:stop],
             title=name,
             unit=unit,
-            scores=None if comparison is None else _scores(comparison[key])[channel],
+            # CDM_z is compared as one channel; the EEG channel by channel
+            scores=None
+            if comparison is None
+            else _scores(comparison[key])[channel if key == "EEG" else 0],
         )
     return fig
 

@@ -137,12 +137,12 @@ def read_observation(path: str | Path, inference: Mapping[str, Any]) -> dict[str
     observation, signal = inference["observation"], inference["signal"]
     suffix = Path(path).suffix.lower()
     if suffix in (".nwb",):
-        values, rate_Hz = read_nwb(path, signal, observation["dataset"])
+        values, rate_Hz = read_nwb(path, signal, observation.get("dataset"))
     elif suffix in (".h5", ".hdf5"):
         values, rate_Hz = read_signals_h5(path, signal)
     elif suffix in (".npy", ".csv", ".txt"):
         values, rate_Hz = read_array(
-            path, signal, observation["sampling_rate_Hz"], observation["units"]
+            path, signal, observation.get("sampling_rate_Hz"), observation.get("units")
         )
     else:
         raise ValueError(

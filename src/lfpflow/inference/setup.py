@@ -258,9 +258,10 @@ def inference_problems(config: Mapping[str, Any], *, deep: bool | None = None) -
     simulated configuration resolves, that every parameter is a number there
     and does not change the kernel hash, and that the features fit the
     simulated signal. By default deep only when the section differs from the
-    defaults: the default inference (written for the default populations)
-    must not stop a run of another circuit that does not infer anything; the
-    ``infer`` target makes the deep check itself (:func:`checked_simulated_config`).
+    defaults in more than ``network_overlay``: the default inference (written
+    for the default populations) must not stop a run of another circuit that
+    does not infer anything; the ``infer`` target makes the deep check itself
+    (:func:`checked_simulated_config`).
     """
     from lfpflow.config import ConfigError
     from lfpflow.sweep import kernel_hash
@@ -270,7 +271,14 @@ def inference_problems(config: Mapping[str, Any], *, deep: bool | None = None) -
     inference = config["inference"]
     problems = _bound_problems(inference)
     if deep is None:
-        deep = inference != _default_inference()
+        # not network_overlay: removing a default population (E: null) also
+        # removes the overlay's entries naming it, and such a run infers nothing
+        default = _default_inference()
+        deep = any(
+            inference.get(key) != default.get(key)
+            for key in inference
+            if key != "network_overlay"
+        )
     if problems or not deep:
         return problems
     try:
