@@ -275,9 +275,7 @@ def inference_problems(config: Mapping[str, Any], *, deep: bool | None = None) -
         # removes the overlay's entries naming it, and such a run infers nothing
         default = _default_inference()
         deep = any(
-            inference.get(key) != default.get(key)
-            for key in inference
-            if key != "network_overlay"
+            inference.get(key) != default.get(key) for key in inference if key != "network_overlay"
         )
     if problems or not deep:
         return problems
