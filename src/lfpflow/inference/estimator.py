@@ -250,6 +250,16 @@ def _observed(trained: Trained, x: np.ndarray) -> torch.Tensor:
     return observed
 
 
+def _ensemble_draws(trained: Trained, n: int, draw: Any) -> list[np.ndarray]:
+    """``draw(posterior, share)`` for each member, with the equal shares of ``n``."""
+    shares = _shares(int(n), len(trained.nets))
+    return [
+        draw(posterior, share)
+        for posterior, share in zip(trained.posteriors(), shares, strict=True)
+        if share
+    ]
+
+
 def sample(trained: Trained, x: np.ndarray, n: int, *, seed: int) -> np.ndarray:
     """``n`` posterior samples (n x parameters, prior space) given features ``x``.
 
@@ -258,13 +268,13 @@ def sample(trained: Trained, x: np.ndarray, n: int, *, seed: int) -> np.ndarray:
     """
     torch.manual_seed(int(seed))
     observed = _observed(trained, x)
-    parts = [
-        posterior.sample((share,), x=observed, show_progress_bars=False).numpy()
-        for posterior, share in zip(
-            trained.posteriors(), _shares(int(n), len(trained.nets)), strict=True
-        )
-        if share
-    ]
+    parts = _ensemble_draws(
+        trained,
+        n,
+        lambda posterior, share: posterior.sample(
+            (share,), x=observed, show_progress_bars=False
+        ).numpy(),
+    )
     samples = np.concatenate(parts).astype(np.float64)
     return samples[np.random.default_rng(int(seed)).permutation(samples.shape[0])]
 
@@ -273,13 +283,13 @@ def sample_many(trained: Trained, xs: np.ndarray, n: int, *, seed: int) -> np.nd
     """``n`` posterior samples for each row of ``xs``: rows x n x parameters."""
     torch.manual_seed(int(seed))
     observed = _observed(trained, xs)
-    parts = [
-        posterior.sample_batched((share,), x=observed, show_progress_bars=False).numpy()
-        for posterior, share in zip(
-            trained.posteriors(), _shares(int(n), len(trained.nets)), strict=True
-        )
-        if share
-    ]
+    parts = _ensemble_draws(
+        trained,
+        n,
+        lambda posterior, share: posterior.sample_batched(
+            (share,), x=observed, show_progress_bars=False
+        ).numpy(),
+    )
     return np.transpose(np.concatenate(parts).astype(np.float64), (1, 0, 2))
 
 

@@ -28,6 +28,15 @@ def _check_names(expected: Sequence[str], found: Sequence[str], what: str) -> No
         )
 
 
+def _load_estimator_for(estimator_path: str | Path, feature_names: Sequence[str], what: str):
+    """The trained estimator, after checking that ``what`` has its training features."""
+    from lfpflow.inference import estimator
+
+    with h5py.File(estimator_path, "r") as h5:
+        _check_names(json.loads(h5.attrs["feature_names"]), feature_names, what)
+    return estimator.load_estimator(estimator_path)
+
+
 def train_estimator(
     batch_paths: Sequence[str | Path],
     estimator_path: str | Path,
@@ -80,12 +89,8 @@ def posterior_samples(
 
     inference = config["inference"]
     prior = Prior.from_config(inference)
-    trained = estimator.load_estimator(estimator_path)
     observation = load_observation(observation_path)
-    with h5py.File(estimator_path, "r") as h5:
-        _check_names(
-            json.loads(h5.attrs["feature_names"]), observation["feature_names"], "the observation"
-        )
+    trained = _load_estimator_for(estimator_path, observation["feature_names"], "the observation")
     n = int(inference["posterior"]["n_samples"])
     z = estimator.sample(trained, observation["features"], n, seed=int(inference["seed"]))
     result: dict[str, Any] = {"z": z, "theta": prior.from_z(z), "names": list(prior.names)}
@@ -148,12 +153,8 @@ def validate(
     estimator.set_threads(threads)
     inference = config["inference"]
     prior = Prior.from_config(inference)
-    trained = estimator.load_estimator(estimator_path)
     table = read_batches(batch_paths)
-    with h5py.File(estimator_path, "r") as h5:
-        _check_names(
-            json.loads(h5.attrs["feature_names"]), table["feature_names"], "the test batches"
-        )
+    trained = _load_estimator_for(estimator_path, table["feature_names"], "the test batches")
     usable = np.all(np.isfinite(table["features"][:, trained.mask]), axis=1)
     truth = prior.to_z(table["theta"][usable])
     n = int(inference["posterior"]["n_validation_samples"])
