@@ -32,6 +32,10 @@ from lfpflow.signals.spikes import NetworkSpikes, write_spikes
 
 REPO = Path(__file__).resolve().parents[1]
 MOD_DIR = REPO / "mod"
+#: Full sizes and connection probabilities of config/microcircuit.yaml's kernels.
+_MICROCIRCUIT_KERNELS = kernel_description(load_config(REPO / "config" / "microcircuit.yaml"))
+MICROCIRCUIT_SIZES = {n: p["size"] for n, p in _MICROCIRCUIT_KERNELS["populations"].items()}
+MICROCIRCUIT_CONNECTIONS = _MICROCIRCUIT_KERNELS["connection_probability"]
 #: A few dozen cells (config/tiny.yaml at scale 0.1: 40 E + 10 I), 100 ms.
 TINY_GROUNDTRUTH = {"scale": 0.1, "tstop_ms": 100.0, "transient_ms": 20.0, "n_threads": 2}
 
@@ -150,6 +154,101 @@ def test_groundtruth_kernel_config_scales_sizes_and_sets_rates(tiny_config: dict
     assert kcfg["populations"]["E"]["size"] == 400  # not modified
 
 
+def test_k_scale_lowers_in_degrees_and_raises_weights(tiny_config: dict) -> None:
+    kcfg = kernel_description(tiny_config)
+    k = 0.25
+    scaled = groundtruth.scaled_network(kcfg, 0.1, k)
+    built = groundtruth.groundtruth_kernel_config(kcfg, 0.1, k_scale=k)
+    for key, p in kcfg["connection_probability"].items():
+        pre = key.split(":")[1]
+        full_in_degree = p * kcfg["populations"][pre]["size"]
+        assert scaled["in_degree"][key] == pytest.approx(k * full_in_degree)
+        assert built["connection_probability"][key] * scaled["sizes"][pre] == pytest.approx(
+            k * full_in_degree
+        )
+        assert built["weights_uS"][key] == pytest.approx(kcfg["weights_uS"][key] * 2.0)
+    external = kcfg["external"]
+    assert built["external"]["weight_uS"] == pytest.approx(external["weight_uS"] * 2.0)
+    assert built["external"]["n_ext"] == {
+        name: round(n * k) for name, n in external["n_ext"].items()
+    }
+    # k = 1 changes nothing (the default ground truth is built as before)
+    unscaled = groundtruth.groundtruth_kernel_config(kcfg, 0.1)
+    assert unscaled == groundtruth.groundtruth_kernel_config(kcfg, 0.1, k_scale=1.0)
+    assert unscaled["weights_uS"] == kcfg["weights_uS"]
+    assert unscaled["external"] == kcfg["external"]
+
+
+def test_k_scale_makes_a_small_scale_valid_and_the_error_names_both_keys() -> None:
+    with pytest.raises(ConfigError, match=r"groundtruth\.k_scale <= 0\.1953"):
+        resolve_config({"groundtruth": {"scale": 0.01}})
+    resolved = resolve_config({"groundtruth": {"scale": 0.01, "k_scale": 0.19}})
+    assert resolved["groundtruth"]["k_scale"] == 0.19
+    for bad in (0.0, 1.5):
+        with pytest.raises(ConfigError, match=r"groundtruth\.k_scale"):
+            resolve_config({"groundtruth": {"k_scale": bad}})
+
+
+def test_threads_with_one_step_delays_are_refused_naming_the_key() -> None:
+    # NEURON refuses threads when a delay is shorter than two time steps
+    delays = {"delays": {"E:E": {"mean_ms": 1.0, "sd_ms": 0.5, "min_ms": 0.0625}}}
+    with pytest.raises(ConfigError, match=r"groundtruth\.n_threads.*allowed.*: 1"):
+        resolve_config({"kernels": delays, "groundtruth": {"n_threads": 2}})
+    assert resolve_config({"kernels": delays, "groundtruth": {"n_threads": 1}})
+
+
+def test_peak_normalised_charge_is_the_integral_of_the_time_course() -> None:
+    from lfpflow.multicompartment.compensation import peak_normalised_charge_ms
+
+    for tau1, tau2 in ((0.05, 0.5), (0.2, 1.8), (0.1, 9.0)):
+        t = np.linspace(0.0, 40 * tau2, 400_001)
+        shape = np.exp(-t / tau2) - np.exp(-t / tau1)
+        expected = np.trapezoid(shape / shape.max(), t)
+        assert peak_normalised_charge_ms(tau1, tau2) == pytest.approx(expected, rel=1e-6)
+
+
+def test_compensating_currents_give_back_the_lost_mean_input(tiny_config: dict) -> None:
+    from lfpflow.multicompartment import compensation
+
+    kcfg = kernel_description(tiny_config)
+    k = 0.25
+    n_seg = 7
+    rng = np.random.default_rng(0)
+    probabilities = {name: rng.dirichlet(np.ones(n_seg)) for name in ("E", "I", "external")}
+    currents = compensation.compensating_currents_nA(kcfg, "E", k, probabilities)
+    # by hand: in-degree x peak current x charge per unit peak x rate, per pathway
+    expected = np.zeros(n_seg)
+    for pre in ("E", "I"):
+        synapse = kcfg["synapses"][pre]
+        peak_nA = kcfg["weights_uS"][f"E:{pre}"] * (synapse["e_rev_mV"] - -65.0)
+        charge = peak_nA * compensation.peak_normalised_charge_ms(
+            synapse["tau1_ms"], synapse["tau2_ms"]
+        )
+        in_degree = kcfg["connection_probability"][f"E:{pre}"] * kcfg["populations"][pre]["size"]
+        # synapses per connection: the normal (mean, sd) at 1..99 within [min, max]
+        multapse = kcfg["multapses"][f"E:{pre}"]
+        counts = np.arange(multapse["min"], multapse["max"] + 1)
+        pdf = np.exp(-0.5 * ((counts - multapse["mean"]) / multapse["sd"]) ** 2)
+        synapses = in_degree * float(counts @ pdf / pdf.sum())
+        mean_nA = synapses * charge * kcfg["presynaptic_rates_Hz"][pre] / 1000.0
+        expected += 0.5 * mean_nA * probabilities[pre]
+    external = kcfg["external"]
+    ext_charge = (external["weight_uS"] * (external["e_rev_mV"] + 65.0)) * (
+        compensation.peak_normalised_charge_ms(external["tau1_ms"], external["tau2_ms"])
+    )
+    expected += (
+        0.5
+        * external["n_ext"]["E"]
+        * external["nu_Hz"]
+        / 1000.0
+        * ext_charge
+        * (probabilities["external"])
+    )
+    assert kcfg["cell"]["Vrest_mV"] == -65.0
+    np.testing.assert_allclose(currents, expected, rtol=1e-12)
+    assert not compensation.compensating_currents_nA(kcfg, "E", 1.0, probabilities).any()
+
+
 def test_segment_probabilities_follow_area_and_depth_density() -> None:
     area = np.array([1.0, 1.0, 2.0, 1.0])
     z = np.array([0.0, 100.0, 100.0, 1000.0])
@@ -222,6 +321,15 @@ def test_pathway_kernel_config_reads_measured_rates_and_potential(tmp_path: Path
     kcfg = groundtruth.pathway_kernel_config(config, post="E", pre="I", **missing)
     assert kcfg["presynaptic_rates_Hz"] == config["kernels"]["presynaptic_rates_Hz"]
     assert kcfg["cell"]["Vrest_mV"] == config["kernels"]["cell"]["Vrest_mV"]
+    # current synapses: the kernels keep the MC network's currents, set at
+    # Vrest_mV; a measured potential would rescale them by (e_rev - V) / (e_rev - Vrest)
+    config = _tiny_config(g_eff_rates="config", kernel_vrest="measured", scale=0.5)
+    config["kernels"]["synapse_type"] = "current"
+    kcfg = groundtruth.pathway_kernel_config(config, post="E", pre="I", **missing)
+    assert kcfg["cell"]["Vrest_mV"] == config["kernels"]["cell"]["Vrest_mV"]
+    assert kernels._synapse_parameters(kcfg, "E", "I")["weight"] == pytest.approx(
+        groundtruth._synapse_weight(config["kernels"], "E:I", "I")
+    )
 
 
 def test_groundtruth_signals_and_attrs_of_a_result() -> None:
@@ -250,6 +358,8 @@ def test_groundtruth_signals_and_attrs_of_a_result() -> None:
         "contributions": parts,
         "network": {
             "scale": 0.1,
+            "k_scale": 1.0,
+            "compensating_current_nA": {"E": 0.0, "I": 0.0},
             "sizes": {"E": 40, "I": 10},
             "connection_probability": {"E:E": 0.5},
             "in_degree": {"E:E": 20.0},
@@ -356,6 +466,53 @@ def test_linear_replay_is_reproduced_by_the_kernels(
         runs["v_soma_E"],
         runs["v_apic_E"],
     )
+
+
+@pytest.mark.slow
+def test_compensating_currents_keep_the_mean_potential_of_the_full_in_degrees(
+    mechanisms_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A linear MC network (passive, current synapses, no external drive)
+    # replaying regular spike trains at kernels.presynaptic_rates_Hz: with a
+    # quarter of the in-degrees, doubled weights and the compensating
+    # currents, the time-averaged potential of every segment is that of the
+    # full in-degrees (up to the sampled connections); without the currents it
+    # keeps only sqrt(1/4) of the depolarisation.
+    runs = _in_subprocess("compensation", mechanisms_dir, tmp_path_factory)
+    for name in ("E", "I"):
+        full, scaled, bare = (runs[f"{name}_{kind}"] for kind in ("full", "scaled", "bare"))
+        size = np.abs(full).max()
+        assert size > 0.5, (name, size)  # mV: the synapses move the potential
+        assert np.abs(scaled - full).max() < 0.1 * size, (name, scaled - full)
+        assert np.abs(bare - full).max() > 0.3 * size, (name, bare - full)
+        np.testing.assert_allclose(bare, 0.5 * full, atol=0.1 * size)
+    assert runs["compensation_E"] != 0  # nA per cell, recorded in the network summary
+
+
+@pytest.mark.slow
+def test_microcircuit_groundtruth_runs_small_with_k_scale(
+    mechanisms_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # config/microcircuit.yaml at 0.5 % of the neurons and 1 % of the in-degrees
+    # (the smallest L5I, 5 cells, holds L5I -> L5E's 4.96 partners), 100 ms
+    runs = _in_subprocess("microcircuit", mechanisms_dir, tmp_path_factory)
+    network = json.loads(str(runs["network"]))
+    assert network["sizes"] == {
+        name: max(1, round(size * 0.005)) for name, size in MICROCIRCUIT_SIZES.items()
+    }
+    assert network["k_scale"] == 0.01
+    for key, in_degree in network["in_degree"].items():
+        assert network["connection_probability"][key] <= 1.0, key
+        post, pre = key.split(":")
+        if in_degree > 0:
+            full = MICROCIRCUIT_CONNECTIONS[key] * MICROCIRCUIT_SIZES[pre]
+            assert in_degree == pytest.approx(0.01 * full), key
+    # every population receives excitatory background, so its compensating
+    # current is depolarising; current conservation holds with the currents in
+    assert all(value > 0 for value in network["compensating_current_nA"].values())
+    assert runs["max_relative_current_sum"] < 1e-9
+    assert runs["LFP"].shape == (16, 800)
+    assert np.isfinite(runs["LFP"]).all() and np.abs(runs["LFP"]).max() > 0
 
 
 # ---------------------------------------------------------------- workflow
@@ -578,8 +735,81 @@ def _replay_worker(mechanisms_dir: str, out: str) -> None:
     )
 
 
+def _compensation_worker(mechanisms_dir: str, out: str) -> None:
+    config = _tiny_config(seed=5, scale=0.25, tstop_ms=300.0, transient_ms=60.0)
+    kcfg = config["kernels"]
+    kcfg["synapse_type"] = "current"
+    kcfg["g_eff"] = False
+    kcfg["external"]["n_ext"] = {"E": 0, "I": 0}
+    # in-degrees 80 (E) and 20 (I), so that the sampled connections of the
+    # k-scaled network (a quarter of them) average out to a few %
+    kcfg["connection_probability"] = dict.fromkeys(kcfg["connection_probability"], 0.2)
+    sizes = groundtruth.scaled_network(kcfg, config["groundtruth"]["scale"])["sizes"]
+    # regular trains at exactly the configured rates, random phase per cell
+    rng = np.random.default_rng(11)
+    replay = {}
+    for name, size in sizes.items():
+        period = 1000.0 / kcfg["presynaptic_rates_Hz"][name]
+        phases = rng.uniform(0.0, period, size)
+        times = (phases[:, None] + period * np.arange(int(300.0 / period) + 1)).ravel()
+        senders = np.repeat(np.arange(size), int(300.0 / period) + 1)
+        keep = times < 300.0
+        replay[name] = {"times": times[keep], "senders": senders[keep]}
+    common = {
+        "mechanisms_dir": Path(mechanisms_dir),
+        "morphology_dir": REPO / "morphologies",
+        "record_mean_v": True,
+        "active_soma": False,
+        "replay_spikes": replay,
+    }
+    vrest = kcfg["cell"]["Vrest_mV"]
+    arrays = {}
+    runs = {"full": 1.0, "scaled": 0.25}
+    for kind, k in runs.items():
+        config["groundtruth"]["k_scale"] = k
+        result = groundtruth.simulate_groundtruth(config, **common)
+        for name, part in result["mean_v"].items():
+            arrays[f"{name}_{kind}"] = part["v_mV"] - vrest
+        if kind == "scaled":
+            arrays["compensation_E"] = result["network"]["compensating_current_nA"]["E"]
+    # the same k-scaled network without its compensating currents
+    groundtruth._compensate = lambda net, kernel_config, k_scale: None
+    result = groundtruth.simulate_groundtruth(config, **common)
+    for name, part in result["mean_v"].items():
+        arrays[f"{name}_bare"] = part["v_mV"] - vrest
+    np.savez(out, **arrays)
+
+
+def _microcircuit_config() -> dict:
+    groundtruth_section = {"scale": 0.005, "k_scale": 0.01, "tstop_ms": 100.0, "transient_ms": 20.0}
+    config = load_config(
+        REPO / "config" / "microcircuit.yaml", overrides={"groundtruth": groundtruth_section}
+    )
+    return stage_config(config, "groundtruth")
+
+
+def _microcircuit_worker(mechanisms_dir: str, out: str) -> None:
+    result = groundtruth.simulate_groundtruth(
+        _microcircuit_config(),
+        mechanisms_dir=Path(mechanisms_dir),
+        morphology_dir=REPO / "morphologies",
+    )
+    keys = ("sizes", "k_scale", "in_degree", "connection_probability", "compensating_current_nA")
+    network = {key: result["network"][key] for key in keys}
+    np.savez(
+        out,
+        network=np.array(json.dumps(network)),
+        LFP=result["LFP"],
+        max_relative_current_sum=np.array(result["max_relative_current_sum"]),
+    )
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "runs":
         _runs_worker(*sys.argv[2:])
     elif sys.argv[1] == "replay":
         _replay_worker(*sys.argv[2:])
+    elif sys.argv[1] == "compensation":
+        _compensation_worker(*sys.argv[2:])
+    elif sys.argv[1] == "microcircuit":
+        _microcircuit_worker(*sys.argv[2:])

@@ -160,7 +160,7 @@ def test_synapse_current_is_the_analytic_double_exponential(
     with np.load(out) as data:
         t_ms = data["t_ms"]
         v_mV = data["v_mV"]
-        currents = {name: data[name] for name in cells.REQUIRED_MECHANISMS}
+        currents = {name: data[name] for name in cells.SYNAPSE_MECHANISMS}
 
     t_peak = (
         SYN_TAU1_MS * SYN_TAU2_MS / (SYN_TAU2_MS - SYN_TAU1_MS) * np.log(SYN_TAU2_MS / SYN_TAU1_MS)
@@ -564,7 +564,7 @@ def _synapse_worker(mechanisms_dir: str, out: str) -> None:
     soma.L = soma.diam = 10.0
     soma.insert("pas")
     synapses, netcons, currents = [], [], {}
-    for name in cells.REQUIRED_MECHANISMS:
+    for name in cells.SYNAPSE_MECHANISMS:
         synapse = getattr(h, name)(soma(0.5))
         synapse.tau1, synapse.tau2 = SYN_TAU1_MS, SYN_TAU2_MS
         netcon = h.NetCon(None, synapse)

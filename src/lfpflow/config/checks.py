@@ -743,8 +743,9 @@ def _groundtruth_scale_problems(config: Mapping[str, Any]) -> Problems:
     from lfpflow.multicompartment.groundtruth import scaled_network  # numpy only
 
     scale = float(config["groundtruth"]["scale"])
+    k_scale = float(config["groundtruth"]["k_scale"])
     kernels = kernel_description(config)
-    scaled = scaled_network(kernels, scale)  # sizes and probabilities; checked here
+    scaled = scaled_network(kernels, scale, k_scale)  # sizes and probabilities; checked here
     problems: Problems = []
     for key, p_scaled in scaled["connection_probability"].items():
         if p_scaled > 1:
@@ -752,10 +753,12 @@ def _groundtruth_scale_problems(config: Mapping[str, Any]) -> Problems:
             full = kernels["populations"][pre]["size"]
             in_degree = scaled["in_degree"][key]
             smallest = math.ceil(in_degree) / full
+            largest_k = k_scale * scaled["sizes"][pre] / in_degree
             problems.append(
-                f"config key 'groundtruth.scale': {scale} makes the connection probability of "
-                f"pathway {key} {p_scaled:.3g} > 1 (in-degree {in_degree:.1f} from "
-                f"{scaled['sizes'][pre]} cells); use scale >= {smallest:.4g}"
+                f"config key 'groundtruth.scale': {scale} with groundtruth.k_scale {k_scale} "
+                f"makes the connection probability of pathway {key} {p_scaled:.3g} > 1 "
+                f"(in-degree {in_degree:.1f} from {scaled['sizes'][pre]} cells); use scale >= "
+                f"{smallest:.4g} or groundtruth.k_scale <= {math.floor(largest_k * 1e4) / 1e4:.4g}"
             )
     return problems
 
@@ -790,6 +793,15 @@ def check_groundtruth(config: Mapping[str, Any]) -> Problems:
         min_delay >= dt,
         "kernels.delays",
         f"the ground truth needs every min_ms >= simulation.dt_ms ({dt}), got {min_delay}",
+        problems,
+    )
+    # NEURON refuses threads ("usable mindelay is 0") when a delay is shorter
+    # than two steps (measured: min_ms 0.2 fails, 0.25 runs at dt 0.125 ms)
+    _require(
+        gt["n_threads"] == 1 or min_delay >= 2 * dt,
+        "groundtruth.n_threads",
+        f"{gt['n_threads']} NEURON threads need every kernels.delays min_ms >= 2 x "
+        f"simulation.dt_ms ({2 * dt}), got {min_delay}; allowed with shorter delays: 1",
         problems,
     )
     return problems + _groundtruth_scale_problems(config)

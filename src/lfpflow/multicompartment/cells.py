@@ -21,9 +21,13 @@ from lfpflow.multicompartment.morphology import read_morphology
 
 log = logging.getLogger(__name__)
 
-#: NMODL mechanisms that ``mod/`` must provide: our current synapse and the
-#: name under which ``KernelApprox`` looks for a linearised ``Exp2Syn``.
-REQUIRED_MECHANISMS = ("CurrExp2Syn", "Exp2SynI")
+#: The synapses ``mod/`` provides: our current synapse and the name under
+#: which ``KernelApprox`` looks for a linearised ``Exp2Syn``.
+SYNAPSE_MECHANISMS = ("CurrExp2Syn", "Exp2SynI")
+
+#: NMODL mechanisms that ``mod/`` must provide: the synapses and the constant
+#: current of the ground truth's in-degree compensation (``groundtruth.k_scale``).
+REQUIRED_MECHANISMS = (*SYNAPSE_MECHANISMS, "ConstantCurrent")
 
 #: Name prefix of the NEURON cell templates the morphology files are loaded
 #: into; :func:`cell_template_name` appends a code for the section names. It

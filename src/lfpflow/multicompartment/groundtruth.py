@@ -54,7 +54,6 @@ LFPy, inside functions.
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import math
 import tempfile
@@ -66,9 +65,13 @@ from typing import Any
 
 import numpy as np
 
+from lfpflow.multicompartment.compensation import (
+    compensating_currents_nA,
+    k_scaled_kernel_config,
+)
 from lfpflow.signals.analysis import mean_rates_Hz
 from lfpflow.signals.forward import write_signals
-from lfpflow.signals.groundtruth import read_linearisation_potentials
+from lfpflow.signals.groundtruth import read_linearisation_potentials, uses_measured_linearisation
 from lfpflow.signals.spikes import NetworkSpikes, read_spikes, write_spikes
 
 log = logging.getLogger(__name__)
@@ -82,13 +85,16 @@ _SEED_TAG = 6
 # --------------------------------------------------------------------------
 
 
-def scaled_network(kernel_config: Mapping[str, Any], scale: float) -> dict[str, Any]:
+def scaled_network(
+    kernel_config: Mapping[str, Any], scale: float, k_scale: float = 1.0
+) -> dict[str, Any]:
     """Population sizes and connection probabilities of the downscaled network.
 
     Sizes are ``max(1, round(N_X * scale))``; each connection probability is
-    raised to ``p_YX * N_X / N_X'`` so that the expected number of
-    presynaptic partners of a cell (its in-degree ``p_YX N_X``) is that of
-    the full network. Probabilities above 1 are returned as they are:
+    set to ``p_YX * k * N_X / N_X'`` so that the expected number of
+    presynaptic partners of a cell (its in-degree) is ``k`` times that of the
+    full network, ``k p_YX N_X`` (``k = groundtruth.k_scale``; 1 keeps the
+    in-degrees). Probabilities above 1 are returned as they are:
     :func:`lfpflow.config.checks.check_groundtruth` reports them (with the
     smallest usable scale) when the configuration is resolved.
 
@@ -99,13 +105,15 @@ def scaled_network(kernel_config: Mapping[str, Any], scale: float) -> dict[str, 
         with ``populations[X].size`` and ``connection_probability``.
     scale : float
         Fraction of the full network (0 < scale <= 1).
+    k_scale : float
+        Fraction of the full in-degrees (0 < k_scale <= 1).
 
     Returns
     -------
     dict
         ``sizes`` (population -> int), ``connection_probability``
         (``"post:pre"`` -> float), ``in_degree`` (``"post:pre"`` -> expected
-        number of presynaptic cells, float).
+        number of presynaptic cells, float), ``k_scale``.
     """
     full = {name: int(pop["size"]) for name, pop in kernel_config["populations"].items()}
     sizes = {name: max(1, int(round(n * scale))) for name, n in full.items()}
@@ -113,9 +121,14 @@ def scaled_network(kernel_config: Mapping[str, Any], scale: float) -> dict[str, 
     in_degree: dict[str, float] = {}
     for key, p in kernel_config["connection_probability"].items():
         pre = key.split(":")[1]
-        probabilities[key] = float(p) * full[pre] / sizes[pre]
-        in_degree[key] = float(p) * full[pre]
-    return {"sizes": sizes, "connection_probability": probabilities, "in_degree": in_degree}
+        probabilities[key] = float(p) * k_scale * full[pre] / sizes[pre]
+        in_degree[key] = float(p) * k_scale * full[pre]
+    return {
+        "sizes": sizes,
+        "connection_probability": probabilities,
+        "in_degree": in_degree,
+        "k_scale": float(k_scale),
+    }
 
 
 def groundtruth_kernel_config(
@@ -125,6 +138,7 @@ def groundtruth_kernel_config(
     *,
     g_eff: bool | None = None,
     vrest_mV: float | None = None,
+    k_scale: float = 1.0,
 ) -> dict[str, Any]:
     """``kernels:`` section describing the downscaled network, for :func:`compute_kernel`.
 
@@ -147,15 +161,19 @@ def groundtruth_kernel_config(
         its resting level (``e_pas``, ``v_init``, set to the same value) does
         not change the kernels; only the synaptic driving forces
         ``e_rev - vrest_mV`` do.
+    k_scale : float
+        ``groundtruth.k_scale``: in-degrees times ``k``, weights over
+        ``sqrt(k)`` (:func:`lfpflow.multicompartment.compensation.k_scaled_kernel_config`).
 
     Returns
     -------
     dict
         A copy with scaled ``populations[*].size`` and
-        ``connection_probability`` (see :func:`scaled_network`).
+        ``connection_probability`` (see :func:`scaled_network`) and, for
+        ``k_scale < 1``, scaled weights and external inputs.
     """
-    scaled = scaled_network(kernel_config, scale)
-    result = copy.deepcopy(dict(kernel_config))
+    scaled = scaled_network(kernel_config, scale, k_scale)
+    result = k_scaled_kernel_config(kernel_config, k_scale)
     for name, size in scaled["sizes"].items():
         result["populations"][name]["size"] = size
     result["connection_probability"] = dict(scaled["connection_probability"])
@@ -331,6 +349,7 @@ class _RunSettings:
 
     seed: int
     scale: float
+    k_scale: float
     dt_ms: float
     tstop_ms: float
     n_steps: int
@@ -349,6 +368,7 @@ class _RunSettings:
         return cls(
             seed=int(config["seed"]),
             scale=float(gt["scale"]),
+            k_scale=float(gt["k_scale"]),
             dt_ms=dt,
             tstop_ms=float(gt["tstop_ms"]),
             n_steps=int(round(float(gt["tstop_ms"]) / dt)),
@@ -390,6 +410,8 @@ class _Network:
     )
     #: (NetCon, summed rate Hz) of every merged external Poisson train
     external: list[tuple[Any, float]] = field(default_factory=list)
+    #: population -> compensating current per cell (nA, summed over its segments)
+    compensation_nA: dict[str, float] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -655,6 +677,36 @@ def _connect_external(net: _Network, external: Mapping[str, Any], rng: np.random
                 nc.delay = 1.0
                 net.keep.extend([syn, nc])
                 net.external.append((nc, float(count) * float(external["nu_Hz"])))
+
+
+def _compensate(net: _Network, kernel_config: Mapping[str, Any], k_scale: float) -> None:
+    """Constant currents for the mean input that in-degrees scaled by ``k_scale`` lose.
+
+    One ``ConstantCurrent`` per segment that receives any
+    (:func:`lfpflow.multicompartment.compensation.compensating_currents_nA`,
+    from the full network's ``kernel_config``); nothing for ``k_scale = 1``.
+    """
+    for post in net.names:
+        net.compensation_nA[post] = 0.0
+        if k_scale == 1.0:
+            continue
+        for cell in net.cells[post]:
+            z_um = cell.z.mean(axis=-1)
+            everywhere = np.ones(cell.totnsegs, bool)
+            probabilities = {"external": segment_probabilities(cell.area, z_um, everywhere, None)}
+            for pre in net.names:
+                key = f"{post}:{pre}"
+                if float(kernel_config["connection_probability"][key]) > 0:
+                    position = kernel_config["synapse_positions"][key]
+                    allowed = np.isin(net.section_names[post], list(position["sections"]))
+                    probabilities[pre] = segment_probabilities(cell.area, z_um, allowed, position)
+            currents = compensating_currents_nA(kernel_config, post, k_scale, probabilities)
+            for seg_index in np.flatnonzero(currents):
+                sec, x = _segment(cell, int(seg_index))
+                source = net.h.ConstantCurrent(sec(x))
+                source.amp = float(currents[seg_index])
+                net.keep.append(source)
+            net.compensation_nA[post] += float(currents.sum()) / net.sizes[post]
 
 
 class _PoissonDrive:
@@ -972,6 +1024,8 @@ def _network_summary(
     """The ``network`` entry of :func:`simulate_groundtruth`'s result (``more`` appended)."""
     return {
         "scale": run.scale,
+        "k_scale": run.k_scale,
+        "compensating_current_nA": net.compensation_nA,
         "sizes": net.sizes,
         "first_gid": net.first_gid,
         "connection_probability": scaled["connection_probability"],
@@ -1088,7 +1142,9 @@ def simulate_groundtruth(
     rec = Recording(record_imem_cells, record_somav_cells, record_mean_v, record_synapse_cells)
     run = _RunSettings.from_config(config)
     kcfg = config["kernels"]
-    scaled = scaled_network(kcfg, run.scale)
+    scaled = scaled_network(kcfg, run.scale, run.k_scale)
+    # the network as built: in-degrees and weights of groundtruth.k_scale
+    built = groundtruth_kernel_config(kcfg, run.scale, k_scale=run.k_scale)
     timings: dict[str, float] = {}
     with _timed(timings, "build"):
         net = _build_network(kcfg, scaled["sizes"], run, mechanisms_dir, morphology_dir)
@@ -1098,12 +1154,13 @@ def simulate_groundtruth(
     with _timed(timings, "connect"):
         _connect(
             net,
-            kcfg,
+            built,
             scaled["connection_probability"],
             np.random.default_rng(derived_seed(run.seed, 1)),
             for_replay=replay_spikes is not None,
             sampled_cells=rec.synapse_cells,
         )
+        _compensate(net, kcfg, run.k_scale)
     with _timed(timings, "probes"):
         probes = _Probes(net, kcfg["probes"]["lfp"], rec, run)
     with _timed(timings, "simulate"):
@@ -1175,6 +1232,8 @@ def network_attrs(network: Mapping[str, Any]) -> dict[str, Any]:
     """Root attributes describing the simulated MC network."""
     return {
         "scale": network["scale"],
+        "k_scale": network["k_scale"],
+        "compensating_current_nA": dict(network["compensating_current_nA"]),
         "population_sizes": dict(network["sizes"]),
         "connection_probability": dict(network["connection_probability"]),
         "in_degree": dict(network["in_degree"]),
@@ -1350,9 +1409,11 @@ def pathway_kernel_config(
             read_spikes(spikes_path), t_start_ms=gt["transient_ms"], t_stop_ms=gt["tstop_ms"]
         )
     vrest = None
-    if gt["kernel_vrest"] == "measured":
+    if uses_measured_linearisation(config):
         vrest = read_linearisation_potentials(truth_path)[f"{post}:{pre}"]
-    return groundtruth_kernel_config(config["kernels"], gt["scale"], rates, vrest_mV=vrest)
+    return groundtruth_kernel_config(
+        config["kernels"], gt["scale"], rates, vrest_mV=vrest, k_scale=gt["k_scale"]
+    )
 
 
 def compute_groundtruth_kernel(

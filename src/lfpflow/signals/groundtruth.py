@@ -65,6 +65,21 @@ COMPARISON_NOTES = (
 )
 
 
+def uses_measured_linearisation(config: Mapping[str, Any]) -> bool:
+    """Whether the ground-truth kernels linearise at the MC network's measured potentials.
+
+    ``groundtruth.kernel_vrest: measured`` applies to conductance synapses
+    only. A current synapse (``kernels.synapse_type: current``) has no driving
+    force to linearise: the MC network gives it the peak current
+    ``weights_uS (e_rev - Vrest_mV)`` at the description's ``Vrest_mV``, and
+    its kernels must use the same current, whatever the potential.
+    """
+    return (
+        config["groundtruth"]["kernel_vrest"] == "measured"
+        and config["kernels"]["synapse_type"] == "conductance"
+    )
+
+
 def read_linearisation_potentials(truth_path: str | os.PathLike) -> dict[str, float]:
     """``"post:pre"`` -> potential (mV) at the MC network's synapses of that pathway.
 
@@ -133,7 +148,7 @@ def predict_groundtruth(
     )
     first = next(iter(kernels.values()))
     rates = mean_rates_Hz(spikes, t_start_ms=gt["transient_ms"], t_stop_ms=gt["tstop_ms"])
-    if gt["kernel_vrest"] == "measured":
+    if uses_measured_linearisation(config):
         vrest_mV = json.loads(truth_attrs["linearisation_potential_mV"])
     else:
         vrest = config["kernels"]["cell"]["Vrest_mV"]
