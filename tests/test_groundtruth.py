@@ -28,7 +28,7 @@ from lfpflow.config import (
     stage_config,
 )
 from lfpflow.multicompartment import cells, groundtruth, kernels
-from lfpflow.signals.spikes import NetworkSpikes, write_spikes
+from lfpflow.signals.spikes import NetworkSpikes, read_spikes, write_spikes
 
 REPO = Path(__file__).resolve().parents[1]
 MOD_DIR = REPO / "mod"
@@ -189,12 +189,15 @@ def test_k_scale_makes_a_small_scale_valid_and_the_error_names_both_keys() -> No
             resolve_config({"groundtruth": {"k_scale": bad}})
 
 
-def test_threads_with_one_step_delays_are_refused_naming_the_key() -> None:
+def test_threads_fall_back_to_one_with_one_step_delays() -> None:
     # NEURON refuses threads when a delay is shorter than two time steps
-    delays = {"delays": {"E:E": {"mean_ms": 1.0, "sd_ms": 0.5, "min_ms": 0.0625}}}
-    with pytest.raises(ConfigError, match=r"groundtruth\.n_threads.*allowed.*: 1"):
-        resolve_config({"kernels": delays, "groundtruth": {"n_threads": 2}})
-    assert resolve_config({"kernels": delays, "groundtruth": {"n_threads": 1}})
+    config = resolve_config({"groundtruth": {"n_threads": 2}})
+    dt = config["simulation"]["dt_ms"]
+    assert groundtruth.usable_threads(config) == 2
+    config["kernels"]["delays"]["E:E"]["min_ms"] = 1.5 * dt
+    assert groundtruth.usable_threads(config) == 1
+    config["kernels"]["delays"]["E:E"]["min_ms"] = 2 * dt
+    assert groundtruth.usable_threads(config) == 2
 
 
 def test_peak_normalised_charge_is_the_integral_of_the_time_course() -> None:
@@ -247,6 +250,54 @@ def test_compensating_currents_give_back_the_lost_mean_input(tiny_config: dict) 
     assert kcfg["cell"]["Vrest_mV"] == -65.0
     np.testing.assert_allclose(currents, expected, rtol=1e-12)
     assert not compensation.compensating_currents_nA(kcfg, "E", 1.0, probabilities).any()
+
+
+def _network_spikes(sizes: dict, tstop_ms: float, seed: int = 0) -> NetworkSpikes:
+    """Poisson spikes (20 Hz) of every neuron, on the 0.125 ms grid."""
+    rng = np.random.default_rng(seed)
+    times, senders = {}, {}
+    for name, size in sizes.items():
+        count = rng.poisson(20.0 * tstop_ms / 1000.0 * size)
+        times[name] = np.round(rng.uniform(0.0, tstop_ms, count) / 0.125) * 0.125
+        senders[name] = rng.integers(0, size, count)
+    return NetworkSpikes(
+        times_ms=times,
+        senders=senders,
+        population_sizes=dict(sizes),
+        tstop_ms=tstop_ms,
+        dt_ms=0.125,
+        n_vp=1,
+    )
+
+
+def test_network_replay_takes_the_first_neurons_after_the_transient() -> None:
+    spikes = _network_spikes({"E": 30, "I": 8}, 500.0)
+    replay = groundtruth.network_replay(
+        spikes, {"E": 10, "I": 3}, t_start_ms=100.0, duration_ms=300.0
+    )
+    for name, size in (("E", 10), ("I", 3)):
+        times, senders = spikes.times_ms[name], spikes.senders[name]
+        chosen = (senders < size) & (times >= 100.0) & (times < 400.0)
+        assert replay[name]["times"].size == chosen.sum() > 0
+        np.testing.assert_array_equal(np.sort(replay[name]["times"]), np.sort(times[chosen] - 100))
+        assert replay[name]["senders"].max() < size
+        assert np.all(np.diff(replay[name]["times"]) >= 0)
+    with pytest.raises(ValueError, match="population I: the network has 8 neurons"):
+        groundtruth.network_replay(spikes, {"E": 10, "I": 9}, t_start_ms=0.0, duration_ms=1.0)
+
+
+def test_replaying_the_network_needs_enough_neurons_and_time() -> None:
+    base = load_yaml(REPO / "config" / "tiny.yaml")
+    base["groundtruth"] = {"scale": 0.5, "presynaptic_spikes": "network"}
+    base["network"] = {"scale": 0.25}
+    with pytest.raises(ConfigError, match=r"groundtruth\.scale.*needs 200 E neurons.*has 100"):
+        resolve_config(base)
+    base["network"] = {"scale": 1.0}
+    base["groundtruth"]["tstop_ms"] = 10_000.0
+    with pytest.raises(ConfigError, match=r"groundtruth\.tstop_ms.*simulation\.tstop_ms"):
+        resolve_config(base)
+    base["groundtruth"].update(tstop_ms=300.0, transient_ms=50.0)
+    assert resolve_config(base)["groundtruth"]["presynaptic_spikes"] == "network"
 
 
 def test_segment_probabilities_follow_area_and_depth_density() -> None:
@@ -513,6 +564,21 @@ def test_microcircuit_groundtruth_runs_small_with_k_scale(
     assert runs["max_relative_current_sum"] < 1e-9
     assert runs["LFP"].shape == (16, 800)
     assert np.isfinite(runs["LFP"]).all() and np.abs(runs["LFP"]).max() > 0
+
+
+@pytest.mark.slow
+def test_hybrid_groundtruth_replays_the_network_spikes_on_passive_cells(
+    mechanisms_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    runs = _in_subprocess("hybrid", mechanisms_dir, tmp_path_factory)
+    # spikes.h5 of the ground truth holds the replayed spikes, the first
+    # neurons of the network after its transient, shifted to start at 0
+    for name in ("E", "I"):
+        np.testing.assert_array_equal(runs[f"{name}_written"], runs[f"{name}_expected"])
+        assert runs[f"{name}_written"].size > 0
+    assert runs["replayed_events"] > 0
+    assert str(runs["presynaptic_spikes"]) == "network"
+    assert runs["lfp_std"] > 0
 
 
 # ---------------------------------------------------------------- workflow
@@ -804,6 +870,34 @@ def _microcircuit_worker(mechanisms_dir: str, out: str) -> None:
     )
 
 
+def _hybrid_worker(mechanisms_dir: str, out: str) -> None:
+    config = _tiny_config(seed=7, tstop_ms=100.0, transient_ms=20.0, presynaptic_spikes="network")
+    folder = Path(out).parent
+    network = _network_spikes({"E": 400, "I": 100}, 400.0, seed=3)
+    write_spikes(folder / "network.h5", network, config=config)
+    groundtruth.simulate_groundtruth_to_files(
+        config,
+        mechanisms_dir=Path(mechanisms_dir),
+        morphology_dir=REPO / "morphologies",
+        spikes_path=folder / "spikes.h5",
+        signals_path=folder / "signals.h5",
+        network_spikes_path=folder / "network.h5",
+    )
+    written = read_spikes(folder / "spikes.h5")
+    start = config["simulation"]["transient_ms"]
+    arrays = {}
+    for name, size in written.population_sizes.items():
+        times, senders = network.times_ms[name] - start, network.senders[name]
+        chosen = (senders < size) & (times >= 0) & (times < 100.0)
+        arrays[f"{name}_written"] = np.sort(written.times_ms[name])
+        arrays[f"{name}_expected"] = np.sort(times[chosen])
+    with h5py.File(folder / "signals.h5") as h5:
+        arrays["replayed_events"] = np.array(h5.attrs["replayed_events"])
+        arrays["presynaptic_spikes"] = np.array(h5.attrs["presynaptic_spikes"])
+        arrays["lfp_std"] = np.array(h5["LFP"][:].std())
+    np.savez(out, **arrays)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "runs":
         _runs_worker(*sys.argv[2:])
@@ -813,3 +907,5 @@ if __name__ == "__main__":
         _compensation_worker(*sys.argv[2:])
     elif sys.argv[1] == "microcircuit":
         _microcircuit_worker(*sys.argv[2:])
+    elif sys.argv[1] == "hybrid":
+        _hybrid_worker(*sys.argv[2:])

@@ -226,6 +226,28 @@ def test_changing_only_the_drive_schedules_no_kernel_job(tiny_run):
     assert "kernel" not in jobs and "compile_mechanisms" not in jobs, jobs
 
 
+@pytest.mark.parametrize("source", ["own", "network"])
+def test_groundtruth_replaying_the_network_schedules_the_network(
+    tmp_path: Path, source: str
+) -> None:
+    project = make_project(tmp_path / "project")
+    config = yaml.safe_load((project / "config" / "tiny.yaml").read_text())
+    config["groundtruth"] = {
+        "scale": 0.1,
+        "tstop_ms": 300.0,
+        "transient_ms": 50.0,
+        "overlay_window_ms": [50.0, 300.0],
+        "presynaptic_spikes": source,
+    }
+    (project / "gt.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(project, "groundtruth", "-n", "--cores", "2", "--configfile", "gt.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = scheduled_jobs(result.stdout + result.stderr)
+    assert jobs.get("groundtruth_simulate") == 1, jobs
+    # the hybrid ground truth needs the point-neuron network's spikes; its own does not
+    assert jobs.get("network", 0) == (1 if source == "network" else 0), jobs
+
+
 def _compare_outputs(first: Path, second: Path) -> None:
     for name in TINY_OUTPUTS:
         if name == "summary.json":

@@ -13,6 +13,10 @@ GROUNDTRUTH_KERNELS = [
     for pre in GROUNDTRUTH_POPULATIONS
 ]
 GROUNDTRUTH_FIGURES = [f"{GROUNDTRUTH}/figures/{name}.png" for name in ("overlay", "r2_depth")]
+# groundtruth.presynaptic_spikes: network replays the network stage's spikes
+GROUNDTRUTH_NETWORK_SPIKES = (
+    [f"{RUN}/network/spikes.h5"] if config["groundtruth"]["presynaptic_spikes"] == "network" else []
+)
 GROUNDTRUTH_MORPHOLOGIES = sorted(
     {f"morphologies/{pop['cell']['morphology']}" for pop in config["populations"].values()}
 )
@@ -22,6 +26,7 @@ rule groundtruth_simulate:
     input:
         mechanisms="build/mechanisms",
         morphologies=GROUNDTRUTH_MORPHOLOGIES,
+        network_spikes=GROUNDTRUTH_NETWORK_SPIKES,
     output:
         spikes=f"{GROUNDTRUTH}/spikes.h5",
         signals=f"{GROUNDTRUTH}/signals.h5",

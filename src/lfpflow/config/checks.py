@@ -795,16 +795,40 @@ def check_groundtruth(config: Mapping[str, Any]) -> Problems:
         f"the ground truth needs every min_ms >= simulation.dt_ms ({dt}), got {min_delay}",
         problems,
     )
-    # NEURON refuses threads ("usable mindelay is 0") when a delay is shorter
-    # than two steps (measured: min_ms 0.2 fails, 0.25 runs at dt 0.125 ms)
+    return problems + _groundtruth_scale_problems(config) + _replay_problems(config)
+
+
+def _replay_problems(config: Mapping[str, Any]) -> Problems:
+    """``groundtruth.presynaptic_spikes: network``: the network run covers the ground truth."""
+    gt = config["groundtruth"]
+    if gt["presynaptic_spikes"] != "network":
+        return []
+    from lfpflow.config.scopes import kernel_description
+    from lfpflow.multicompartment.groundtruth import scaled_network  # numpy only
+    from lfpflow.pointneuron.scaling import scaled_size  # numpy only
+
+    problems: Problems = []
+    sim = config["simulation"]
+    window = float(sim["tstop_ms"]) - float(sim["transient_ms"])
     _require(
-        gt["n_threads"] == 1 or min_delay >= 2 * dt,
-        "groundtruth.n_threads",
-        f"{gt['n_threads']} NEURON threads need every kernels.delays min_ms >= 2 x "
-        f"simulation.dt_ms ({2 * dt}), got {min_delay}; allowed with shorter delays: 1",
+        window >= float(gt["tstop_ms"]),
+        "groundtruth.tstop_ms",
+        f"{gt['tstop_ms']} is longer than the network's spikes after its transient "
+        f"(simulation.tstop_ms - simulation.transient_ms = {window}) that "
+        "groundtruth.presynaptic_spikes: network replays",
         problems,
     )
-    return problems + _groundtruth_scale_problems(config)
+    sizes = scaled_network(kernel_description(config), float(gt["scale"]))["sizes"]
+    for name, size in sizes.items():
+        simulated = scaled_size(config["populations"][name]["size"], config["network"]["scale"])
+        _require(
+            simulated >= size,
+            "groundtruth.scale",
+            f"{gt['scale']} needs {size} {name} neurons to replay, the network "
+            f"(network.scale {config['network']['scale']}) has {simulated}",
+            problems,
+        )
+    return problems
 
 
 def check_v1(config: Mapping[str, Any]) -> Problems:

@@ -127,4 +127,8 @@ def stage_config(config: Mapping[str, Any], stage: str) -> dict[str, Any]:
     """What ``stage`` (one of :data:`STAGE_SCOPES`) reads of a resolved configuration."""
     if stage not in STAGE_SCOPES:
         raise ValueError(f"unknown stage {stage!r}; allowed values: {', '.join(STAGE_SCOPES)}")
-    return config_scope(stage_view(config), *STAGE_SCOPES[stage])
+    keys = STAGE_SCOPES[stage]
+    if stage == "groundtruth" and config["groundtruth"]["presynaptic_spikes"] == "network":
+        # the replayed network spikes start after the network's transient
+        keys = (*keys, "simulation.transient_ms")
+    return config_scope(stage_view(config), *keys)

@@ -375,9 +375,32 @@ class _RunSettings:
             first_average_step=int(round(float(gt["transient_ms"]) / dt)),
             celsius_degC=float(gt["soma"]["celsius_degC"]),
             v_init_mV=float(config["kernels"]["cell"]["Vrest_mV"]),
-            n_threads=int(gt["n_threads"]),
+            n_threads=usable_threads(config),
             input_chunk_ms=float(gt["input_chunk_ms"]),
         )
+
+
+def usable_threads(config: Mapping[str, Any]) -> int:
+    """``groundtruth.n_threads``, or 1 where a delay is shorter than two time steps.
+
+    NEURON refuses threads ("usable mindelay is 0") when the shortest delay
+    is below two steps (measured at dt 0.125 ms: ``min_ms`` 0.2 fails, 0.25
+    runs); results do not depend on the thread count, so one thread is used,
+    with a warning (the Potjans & Diesmann delays reach one step).
+    """
+    n_threads = int(config["groundtruth"]["n_threads"])
+    dt_ms = float(config["simulation"]["dt_ms"])
+    min_delay_ms = min(float(d["min_ms"]) for d in config["kernels"]["delays"].values())
+    if n_threads > 1 and min_delay_ms < 2 * dt_ms:
+        log.warning(
+            "groundtruth.n_threads %d -> 1: NEURON threads need delays >= 2 x dt (%g ms), "
+            "the shortest kernels.delays min_ms is %g ms",
+            n_threads,
+            2 * dt_ms,
+            min_delay_ms,
+        )
+        return 1
+    return n_threads
 
 
 @contextlib.contextmanager
@@ -1318,6 +1341,7 @@ def simulate_groundtruth_to_files(
     morphology_dir: Path,
     spikes_path: str | Path,
     signals_path: str | Path,
+    network_spikes_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Simulate the MC network; write ``groundtruth/spikes.h5`` and ``groundtruth/signals.h5``.
 
@@ -1335,6 +1359,11 @@ def simulate_groundtruth_to_files(
         Compiled NMODL mechanisms; folder of the morphologies.
     spikes_path, signals_path : path-like
         Output files.
+    network_spikes_path : path-like, optional
+        The network stage's ``spikes.h5``, replayed with
+        ``groundtruth.presynaptic_spikes: network`` (:func:`network_replay`);
+        ``spikes.h5`` then holds the replayed spikes, the ones the kernels
+        predict from.
 
     Returns
     -------
@@ -1344,10 +1373,28 @@ def simulate_groundtruth_to_files(
         ``cost_core_s`` (simulate phase: core-seconds per cell per simulated
         second) and ``attrs`` (the root attributes of ``signals.h5``).
     """
-    result = simulate_groundtruth(
-        config, mechanisms_dir=mechanisms_dir, morphology_dir=morphology_dir, record_mean_v=True
-    )
+    common = {"mechanisms_dir": mechanisms_dir, "morphology_dir": morphology_dir}
+    gt = config["groundtruth"]
+    if gt["presynaptic_spikes"] == "network":
+        if network_spikes_path is None:
+            raise ValueError("groundtruth.presynaptic_spikes: network needs the network's spikes")
+        replay = network_replay(
+            read_spikes(network_spikes_path),
+            scaled_network(config["kernels"], gt["scale"])["sizes"],
+            t_start_ms=float(config["simulation"]["transient_ms"]),
+            duration_ms=float(gt["tstop_ms"]),
+        )
+        result = simulate_groundtruth(
+            config, record_mean_v=True, active_soma=False, replay_spikes=replay, **common
+        )
+        result["spikes"] = replay  # the spikes that drove the synapses (the cells' own: none)
+    else:
+        result = simulate_groundtruth(config, record_mean_v=True, **common)
     attrs = groundtruth_attrs(result, config["kernels"])
+    attrs.update(
+        presynaptic_spikes=gt["presynaptic_spikes"],
+        replayed_events=int(result["network"]["replayed_events"]),
+    )
     write_spikes(spikes_path, network_spikes(result), config=config)
     write_signals(
         signals_path,
@@ -1369,6 +1416,49 @@ def simulate_groundtruth_to_files(
         "n_spikes": {name: int(data["times"].size) for name, data in result["spikes"].items()},
         "attrs": attrs,
     }
+
+
+def network_replay(
+    spikes: NetworkSpikes, sizes: Mapping[str, int], *, t_start_ms: float, duration_ms: float
+) -> dict[str, dict[str, np.ndarray]]:
+    """The point-neuron network's spikes that the MC network replays (hybrid scheme).
+
+    Neurons ``0 .. sizes[X] - 1`` of each population X (the network's
+    neurons of a population are statistically equivalent), spikes in
+    ``[t_start_ms, t_start_ms + duration_ms)``, times shifted by
+    ``-t_start_ms`` so that the MC network starts with the network past its
+    transient.
+
+    Parameters
+    ----------
+    spikes : NetworkSpikes
+        The network stage's spikes (times ms, senders index within the population).
+    sizes : Mapping
+        Population -> number of MC cells.
+    t_start_ms, duration_ms : float
+        First time replayed (ms, the network's transient) and length (ms,
+        ``groundtruth.tstop_ms``).
+
+    Returns
+    -------
+    dict
+        Population -> ``times`` (ms, sorted) and ``senders`` (index within the
+        population), as :func:`simulate_groundtruth`'s ``replay_spikes``.
+    """
+    replay = {}
+    for name, size in sizes.items():
+        available = int(spikes.population_sizes[name])
+        if available < size:
+            raise ValueError(
+                f"population {name}: the network has {available} neurons, the ground truth "
+                f"replays {size} (groundtruth.scale vs network.scale)"
+            )
+        times = np.asarray(spikes.times_ms[name], dtype=float) - float(t_start_ms)
+        senders = np.asarray(spikes.senders[name], dtype=np.int64)
+        keep = (senders < size) & (times >= 0.0) & (times < float(duration_ms))
+        order = np.lexsort((senders[keep], times[keep]))
+        replay[name] = {"times": times[keep][order], "senders": senders[keep][order]}
+    return replay
 
 
 def pathway_kernel_config(
