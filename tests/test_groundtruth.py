@@ -685,6 +685,9 @@ def test_snakemake_groundtruth_target_on_tiny_config(tmp_path: Path) -> None:
     assert set(comparison["populations"]) == {"E", "I"}
     # kernels linearised at the MC network's measured potentials, one per pathway
     network = comparison["network"]
+    assert network["k_scale"] == 1.0 and network["presynaptic_spikes"] == "own"
+    assert network["compensating_current_nA"] == {"E": 0.0, "I": 0.0}
+    assert network["replayed_events"] == 0
     assert network["kernel_vrest"] == "measured"
     assert network["kernel_vrest_mV"] == network["linearisation_potential_mV"]
     assert set(network["kernel_vrest_mV"]) == {"E:E", "E:I", "I:E", "I:I"}

@@ -173,6 +173,14 @@ def _comparison_network(
         key: json.loads(truth_attrs[key]) if isinstance(truth_attrs[key], str) else truth_attrs[key]
         for key in COMPARISON_NETWORK_ATTRS
     }
+    # in-degree scaling and the spikes that drove the MC network (absent in
+    # files written before groundtruth.k_scale and presynaptic_spikes existed)
+    network["k_scale"] = float(truth_attrs.get("k_scale", 1.0))
+    network["compensating_current_nA"] = json.loads(
+        truth_attrs.get("compensating_current_nA", "{}")
+    )
+    network["presynaptic_spikes"] = str(truth_attrs.get("presynaptic_spikes", "own"))
+    network["replayed_events"] = int(truth_attrs.get("replayed_events", 0))
     network["measured_rates_Hz"] = json.loads(predicted_attrs["measured_rates_Hz"])
     network["timings_s"] = {
         k.removeprefix("timing_").removesuffix("_s"): v
