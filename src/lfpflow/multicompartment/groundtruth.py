@@ -1166,8 +1166,7 @@ def simulate_groundtruth(
     run = _RunSettings.from_config(config)
     kcfg = config["kernels"]
     scaled = scaled_network(kcfg, run.scale, run.k_scale)
-    # the network as built: in-degrees and weights of groundtruth.k_scale
-    built = groundtruth_kernel_config(kcfg, run.scale, k_scale=run.k_scale)
+    built = groundtruth_kernel_config(kcfg, run.scale, k_scale=run.k_scale)  # k-scaled weights
     timings: dict[str, float] = {}
     with _timed(timings, "build"):
         net = _build_network(kcfg, scaled["sizes"], run, mechanisms_dir, morphology_dir)
@@ -1334,6 +1333,39 @@ def groundtruth_attrs(
     return attrs
 
 
+def _simulate_driven(
+    config: Mapping[str, Any],
+    *,
+    mechanisms_dir: Path,
+    morphology_dir: Path,
+    network_spikes_path: str | Path | None,
+) -> dict[str, Any]:
+    """:func:`simulate_groundtruth` driven as ``groundtruth.presynaptic_spikes`` says.
+
+    ``own``: the active network (hh somata). ``network``: passive cells
+    replaying :func:`network_replay` of the network's spikes, which become the
+    result's ``spikes`` (the spikes that drove the synapses; the cells' own
+    are none).
+    """
+    common = {"mechanisms_dir": mechanisms_dir, "morphology_dir": morphology_dir}
+    gt = config["groundtruth"]
+    if gt["presynaptic_spikes"] == "own":
+        return simulate_groundtruth(config, record_mean_v=True, **common)
+    if network_spikes_path is None:
+        raise ValueError("groundtruth.presynaptic_spikes: network needs the network's spikes")
+    replay = network_replay(
+        read_spikes(network_spikes_path),
+        scaled_network(config["kernels"], gt["scale"])["sizes"],
+        t_start_ms=float(config["simulation"]["transient_ms"]),
+        duration_ms=float(gt["tstop_ms"]),
+    )
+    result = simulate_groundtruth(
+        config, record_mean_v=True, active_soma=False, replay_spikes=replay, **common
+    )
+    result["spikes"] = replay
+    return result
+
+
 def simulate_groundtruth_to_files(
     config: Mapping[str, Any],
     *,
@@ -1373,26 +1405,15 @@ def simulate_groundtruth_to_files(
         ``cost_core_s`` (simulate phase: core-seconds per cell per simulated
         second) and ``attrs`` (the root attributes of ``signals.h5``).
     """
-    common = {"mechanisms_dir": mechanisms_dir, "morphology_dir": morphology_dir}
-    gt = config["groundtruth"]
-    if gt["presynaptic_spikes"] == "network":
-        if network_spikes_path is None:
-            raise ValueError("groundtruth.presynaptic_spikes: network needs the network's spikes")
-        replay = network_replay(
-            read_spikes(network_spikes_path),
-            scaled_network(config["kernels"], gt["scale"])["sizes"],
-            t_start_ms=float(config["simulation"]["transient_ms"]),
-            duration_ms=float(gt["tstop_ms"]),
-        )
-        result = simulate_groundtruth(
-            config, record_mean_v=True, active_soma=False, replay_spikes=replay, **common
-        )
-        result["spikes"] = replay  # the spikes that drove the synapses (the cells' own: none)
-    else:
-        result = simulate_groundtruth(config, record_mean_v=True, **common)
+    result = _simulate_driven(
+        config,
+        mechanisms_dir=mechanisms_dir,
+        morphology_dir=morphology_dir,
+        network_spikes_path=network_spikes_path,
+    )
     attrs = groundtruth_attrs(result, config["kernels"])
     attrs.update(
-        presynaptic_spikes=gt["presynaptic_spikes"],
+        presynaptic_spikes=config["groundtruth"]["presynaptic_spikes"],
         replayed_events=int(result["network"]["replayed_events"]),
     )
     write_spikes(spikes_path, network_spikes(result), config=config)
