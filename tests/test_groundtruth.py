@@ -300,6 +300,17 @@ def test_replaying_the_network_needs_enough_neurons_and_time() -> None:
     assert resolve_config(base)["groundtruth"]["presynaptic_spikes"] == "network"
 
 
+def test_hybrid_overlay_adds_the_network_transient_to_the_groundtruth_scope() -> None:
+    own = load_config(REPO / "config" / "microcircuit.yaml")
+    hybrid = load_config(
+        REPO / "config" / "microcircuit.yaml", REPO / "config" / "groundtruth_hybrid.yaml"
+    )
+    assert hybrid["groundtruth"]["presynaptic_spikes"] == "network"
+    # the replay starts after the network's transient: a change of it must rerun the rules
+    assert stage_config(hybrid, "groundtruth")["simulation"]["transient_ms"] == 500.0
+    assert "transient_ms" not in stage_config(own, "groundtruth")["simulation"]
+
+
 def test_segment_probabilities_follow_area_and_depth_density() -> None:
     area = np.array([1.0, 1.0, 2.0, 1.0])
     z = np.array([0.0, 100.0, 100.0, 1000.0])
