@@ -102,6 +102,34 @@ class Trained:
         return [DirectPosterior(posterior_estimator=net, prior=prior) for net in self.nets]
 
 
+class _NoTracker:
+    """An sbi training tracker that records nothing.
+
+    Without one, sbi writes TensorBoard event files into ``./sbi-logs`` of
+    whatever folder the process runs in; the losses this project keeps are
+    read from ``inference.summary`` instead.
+    """
+
+    @property
+    def log_dir(self) -> None:
+        return None
+
+    def log_metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Ignore one metric."""
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Ignore several metrics."""
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Ignore the parameters."""
+
+    def add_figure(self, name: str, figure: Any, step: int | None = None) -> None:
+        """Ignore a figure."""
+
+    def flush(self) -> None:
+        """Nothing to write."""
+
+
 def _train_member(
     z: np.ndarray,
     x: np.ndarray,
@@ -114,6 +142,7 @@ def _train_member(
     inference = NPE(
         prior=box_prior(z_low, z_high),
         density_estimator=_builder(settings),
+        tracker=_NoTracker(),
         show_progress_bars=False,
     )
     inference.append_simulations(
