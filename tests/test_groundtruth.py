@@ -32,10 +32,6 @@ from lfpflow.signals.spikes import NetworkSpikes, read_spikes, write_spikes
 
 REPO = Path(__file__).resolve().parents[1]
 MOD_DIR = REPO / "mod"
-#: Full sizes and connection probabilities of config/microcircuit.yaml's kernels.
-_MICROCIRCUIT_KERNELS = kernel_description(load_config(REPO / "config" / "microcircuit.yaml"))
-MICROCIRCUIT_SIZES = {n: p["size"] for n, p in _MICROCIRCUIT_KERNELS["populations"].items()}
-MICROCIRCUIT_CONNECTIONS = _MICROCIRCUIT_KERNELS["connection_probability"]
 #: A few dozen cells (config/tiny.yaml at scale 0.1: 40 E + 10 I), 100 ms.
 TINY_GROUNDTRUTH = {"scale": 0.1, "tstop_ms": 100.0, "transient_ms": 20.0, "n_threads": 2}
 
@@ -559,15 +555,15 @@ def test_microcircuit_groundtruth_runs_small_with_k_scale(
     # (the smallest L5I, 5 cells, holds L5I -> L5E's 4.96 partners), 100 ms
     runs = _in_subprocess("microcircuit", mechanisms_dir, tmp_path_factory)
     network = json.loads(str(runs["network"]))
-    assert network["sizes"] == {
-        name: max(1, round(size * 0.005)) for name, size in MICROCIRCUIT_SIZES.items()
-    }
+    full_kernels = kernel_description(load_config(REPO / "config" / "microcircuit.yaml"))
+    sizes = {name: pop["size"] for name, pop in full_kernels["populations"].items()}
+    assert network["sizes"] == {name: max(1, round(size * 0.005)) for name, size in sizes.items()}
     assert network["k_scale"] == 0.01
     for key, in_degree in network["in_degree"].items():
         assert network["connection_probability"][key] <= 1.0, key
         pre = key.split(":")[1]
         if in_degree > 0:
-            full = MICROCIRCUIT_CONNECTIONS[key] * MICROCIRCUIT_SIZES[pre]
+            full = full_kernels["connection_probability"][key] * sizes[pre]
             assert in_degree == pytest.approx(0.01 * full), key
     # every population receives excitatory background, so its compensating
     # current is depolarising; current conservation holds with the currents in

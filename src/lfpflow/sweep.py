@@ -36,18 +36,11 @@ from typing import Any
 import yaml
 
 from lfpflow.config import ConfigError, overlay_of, stage_config
+from lfpflow.config.scopes import RUN_SECTIONS
 from lfpflow.io import atomic_path, config_sha256
 
-#: Top-level sections whose keys may be swept.
-SWEEPABLE_SECTIONS = (
-    "seed",
-    "simulation",
-    "populations",
-    "network",
-    "kernels",
-    "forward",
-    "analysis",
-)
+#: Top-level sections whose keys may be swept: those of one run.
+SWEEPABLE_SECTIONS = RUN_SECTIONS
 
 #: Keys that decide which outputs (figures) exist; they must be the same for
 #: every point, so they cannot be swept.

@@ -21,6 +21,11 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+#: Top-level sections that describe one run of the LFP pipeline (network,
+#: kernels, signals, analysis): what a sweep may vary and what the
+#: simulation-based inference simulates.
+RUN_SECTIONS = ("seed", "simulation", "populations", "network", "kernels", "forward", "analysis")
+
 #: Configuration each stage depends on, as dotted keys of :func:`stage_view`.
 STAGE_SCOPES: dict[str, tuple[str, ...]] = {
     "network": ("seed", "simulation", "network"),

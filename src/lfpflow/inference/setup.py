@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from lfpflow.config.scopes import RUN_SECTIONS
+
 #: Draw streams, one per use, so that a change of one budget leaves the others' draws.
 SPLITS = {"train": 0, "test": 1, "ppc": 2, "observation": 3}
 
@@ -318,15 +320,7 @@ INFERENCE_SCOPES["posterior"] = (*INFERENCE_SCOPES["train"], "observation", "pos
 INFERENCE_SCOPES["validation"] = (*INFERENCE_SCOPES["train"], "posterior", "targets")
 
 #: Top-level sections of the simulated configuration that the inference rules read.
-SIMULATED_SECTIONS = (
-    "seed",
-    "simulation",
-    "populations",
-    "network",
-    "kernels",
-    "forward",
-    "analysis",
-)
+SIMULATED_SECTIONS = RUN_SECTIONS
 
 
 def inference_stage(config: Mapping[str, Any], stage: str) -> dict[str, Any]:
