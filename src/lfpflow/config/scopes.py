@@ -43,6 +43,14 @@ def pathway_key(post: str, pre: str) -> str:
     return f"{post}:{pre}"
 
 
+def split_pathway_key(key: str) -> tuple[str, str]:
+    """``(post, pre)`` of a pathway key ``"<post>:<pre>"`` (inverse of :func:`pathway_key`)."""
+    post, separator, pre = key.partition(":")
+    if not separator or not post or not pre or ":" in pre:
+        raise ValueError(f"{key!r} is not a pathway key '<post>:<pre>'")
+    return post, pre
+
+
 def kernel_pathways(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """All ``(post, pre)`` pairs of the populations, in declaration order."""
     names = list(config["populations"])
