@@ -7,7 +7,7 @@ same machine, one after the other:
 
     python benchmarks/bare_pynest.py [config/config.yaml] [--dry-run]
 
-The file is an overlay: it is resolved first (lfpflow.config.load_config merges
+The file is an overlay: it is resolved first (lfpflow.resolve.load_config merges
 the schema's defaults and checks it), before the clock starts, so only NEST's
 import, build and simulation are timed. The network is the resolved
 configuration's top-level ``populations`` (size, model, params) and ``network``
@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from lfpflow.config import load_config
+from lfpflow.resolve import load_config
 
 args = [arg for arg in sys.argv[1:] if arg != "--dry-run"]
 config = load_config(args[0] if args else "config/config.yaml")

@@ -23,9 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from lfpflow import io
-from lfpflow.config import load_yaml, resolve_config, stage_config
+from lfpflow.config import load_yaml, stage_config
+from lfpflow.formats.heads import sensor_maps
 from lfpflow.multicompartment.groundtruth import groundtruth_kernel_config
 from lfpflow.multicompartment.kernels import compute_kernel
+from lfpflow.resolve import resolve_config
 from lfpflow.signals.analysis import mean_rates_Hz
 from lfpflow.signals.comparison import compare_all
 from lfpflow.signals.forward import compute_signals
@@ -84,8 +86,7 @@ def main(run_dir: Path, config_file: Path) -> None:
             t_ms,
             counts,
             kernels,
-            config["forward"]["head_model"],
-            config["forward"]["meg"],
+            sensor_maps(config["forward"]["head_model"], config["forward"]["meg"]),
             dt_ms=dt,
         )
         forward_s = time.perf_counter() - started

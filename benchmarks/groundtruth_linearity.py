@@ -49,7 +49,8 @@ from pathlib import Path
 import numpy as np
 
 from lfpflow import io
-from lfpflow.config import load_yaml, resolve_config, stage_config
+from lfpflow.config import load_yaml, stage_config
+from lfpflow.formats.heads import sensor_maps
 from lfpflow.multicompartment.groundtruth import (
     groundtruth_kernel_config,
     head_signals,
@@ -57,6 +58,7 @@ from lfpflow.multicompartment.groundtruth import (
     simulate_groundtruth,
 )
 from lfpflow.multicompartment.kernels import compute_kernel
+from lfpflow.resolve import resolve_config
 from lfpflow.signals.analysis import mean_rate_hz
 from lfpflow.signals.comparison import compare_all
 from lfpflow.signals.forward import compute_signals
@@ -233,9 +235,8 @@ def predict(config, spikes, kernels) -> dict:
         times, tstop_ms=gt["tstop_ms"], dt_ms=config["simulation"]["dt_ms"]
     )
     fwd = config["forward"]
-    return compute_signals(
-        t_ms, counts, kernels, fwd["head_model"], fwd["meg"], dt_ms=config["simulation"]["dt_ms"]
-    )
+    maps = sensor_maps(fwd["head_model"], fwd["meg"])
+    return compute_signals(t_ms, counts, kernels, maps, dt_ms=config["simulation"]["dt_ms"])
 
 
 def compare(config, truth: dict, predicted: dict) -> dict:

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from lfpflow import io
-from lfpflow.config import kernel_pathways, load_config, stage_config
+from lfpflow.config import kernel_pathways, stage_config
+from lfpflow.resolve import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 FACTORS = (0.5, 0.8, 0.9, 1.1, 1.2, 1.5, 2.0)

@@ -84,9 +84,10 @@ def run_lfpflow(scale: float, n_vp: int, workdir: Path) -> dict[str, Any]:
     """Child: the network rule's work at ``scale``; returns timings, RSS, rates."""
     import numpy as np
 
-    from lfpflow.config import load_config, load_yaml, stage_config
+    from lfpflow.config import load_yaml, stage_config
     from lfpflow.config.schema import merge_overlay
     from lfpflow.pointneuron.network import simulate_network
+    from lfpflow.resolve import load_config
     from lfpflow.signals.spikes import write_spikes
 
     overlay = load_yaml(REPO / "config" / "microcircuit.yaml")

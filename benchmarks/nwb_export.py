@@ -7,7 +7,9 @@ and 7 MEG sensors (24,000 samples each). The inputs are written with lfpflow's
 own writers (write_spikes, write_signals) to a temporary folder; the export
 (lfpflow.formats.nwb.export_nwb) then runs in a fresh Python process, so that
 its peak resident memory (VmHWM) is its own; the memory after the imports
-is printed beside it. With --inspect the NWB Inspector runs on the file too.
+is printed beside it. As in workflow/scripts/nwb.py, the NEST model names
+come from the point-neuron catalogue (looked up here, by the parent). With
+--inspect the NWB Inspector runs on the file too.
 
     python benchmarks/nwb_export.py [--tstop-ms 1500] [--rate-hz 5] [--contacts 16]
                                     [--level 4] [--inspect]
@@ -116,6 +118,14 @@ def write_inputs(folder: Path, args: argparse.Namespace) -> dict:
     return config
 
 
+def nest_models(config: dict) -> dict[str, str]:
+    """Catalogue name -> NEST model of the populations' models (export_nwb's nest_models)."""
+    from lfpflow.pointneuron.catalogue import get_model
+
+    models = {population["model"] for population in config["network"]["populations"].values()}
+    return {model: get_model(model).nest_model for model in sorted(models)}
+
+
 def memory_mb(field: str) -> float:
     """``VmRSS`` (now) or ``VmHWM`` (peak) of this process (MB), from /proc (Linux).
 
@@ -135,6 +145,7 @@ def export_in_this_process(folder: Path) -> None:
 
     rss_imports_mb = memory_mb("VmRSS")
     config = json.loads((folder / "config.json").read_text())
+    nest_models = json.loads((folder / "nest_models.json").read_text())
     import_s = time.perf_counter() - started
     started = time.perf_counter()
     written = export_nwb(
@@ -143,6 +154,7 @@ def export_in_this_process(folder: Path) -> None:
         signals_path=folder / "signals.h5",
         config=config,
         run="microcircuit",
+        nest_models=nest_models,
     )
     export_s = time.perf_counter() - started
     peak_mb = memory_mb("VmHWM")
@@ -176,6 +188,7 @@ def main() -> None:
         folder = Path(tmp)
         config = write_inputs(folder, args)
         (folder / "config.json").write_text(json.dumps(config))
+        (folder / "nest_models.json").write_text(json.dumps(nest_models(config)))
         child = subprocess.run(
             [sys.executable, __file__, "--child", str(folder)],
             check=True,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lfpflow.config import load_yaml, resolve_config
+from lfpflow.config import load_yaml
+from lfpflow.resolve import resolve_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,10 +58,10 @@ def nestml_module_dir(tmp_path_factory) -> Path:
     """Our NESTML module: the workflow's build/nestml if it is current, else built once."""
     pytest.importorskip("pynestml")
     from lfpflow.pointneuron.catalogue import NESTML_MODULE
-    from lfpflow.pointneuron.nestml_build import build_nest_module
+    from lfpflow.pointneuron.nestml_build import NESTML_BUILD_DIR, build_nest_module
 
     model_file = REPO / "nestml" / "izhikevich2007_cond.nestml"
-    prebuilt = REPO / "build" / "nestml"
+    prebuilt = REPO / NESTML_BUILD_DIR
     if _is_current_nestml_build(prebuilt, model_file, NESTML_MODULE):
         return prebuilt
     target = tmp_path_factory.mktemp("nestml") / "nestml"

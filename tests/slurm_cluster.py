@@ -2,23 +2,28 @@
 
 Everything lives in one folder: a private munge key and socket, ``slurm.conf``
 (one node named ``hostname -s`` at 127.0.0.1, ``select/cons_tres``,
-``proctrack/linuxproc``, ``task/none``, no accounting), state, spool, logs and the
+``proctrack/linuxproc``, ``task/none``, no accounting), state, spool, logs, the
 pid files of the three daemons (``munged``, ``slurmctld``, ``slurmd``), which run as
-root on free ports, so a SLURM or munge already on the machine is left alone.
-Client commands find the cluster through ``SLURM_CONF`` (see :attr:`LocalSlurm.env`),
-except ``srun`` inside a job: snakemake-executor-plugin-slurm-jobstep runs each job
-as ``srun ...`` with every ``SLURM_*`` variable but the job's identity removed, so
-``srun`` reads the default ``/etc/slurm/slurm.conf``. While the cluster is up, that
-path is a symbolic link to our ``slurm.conf``; it is only created where no
-``slurm.conf`` exists (a stale link left by a killed test run is replaced), and
-removed again by :meth:`LocalSlurm.stop`, which also stops exactly the daemons
-started here, by their pid files.
+root on free ports, so a SLURM or munge already on the machine is left alone, and
+``bin/``: SLURM's client commands, each a two-line script that sets ``SLURM_CONF``
+to this ``slurm.conf``. Client commands find the cluster through
+:attr:`LocalSlurm.env` (``SLURM_CONF`` and ``bin/`` first on ``PATH``), also
+``srun`` inside a job: snakemake-executor-plugin-slurm-jobstep runs each job as
+``srun ...`` with every ``SLURM_*`` variable but the job's identity removed, but
+keeps ``PATH``. Nothing outside the folder is written (no ``/etc/slurm/slurm.conf``),
+so no other process on the machine ever sees this cluster, and
+:meth:`LocalSlurm.stop` stops exactly the daemons started here, by their pid files.
 
-Needs root on Debian with the packages ``slurmctld slurmd slurm-client munge``
-(``install.sh`` installs them when run as root); :func:`unavailable_reason` says
-why the cluster cannot be brought up otherwise. Usable by hand too::
+SLURM's commands are taken from ``$LFPFLOW_SLURM_PREFIX/bin``
+(``/opt/lfpflow/slurm/bin``), where ``install.sh`` (as root) unpacks Debian's
+``slurm-client slurmctld slurmd``, off the PATH: with ``sinfo`` on the PATH,
+snakemake-executor-plugin-slurm asks SLURM's controller for its configuration
+(``scontrol show config``, up to 10 s) on every snakemake call. Commands on the
+PATH (SLURM installed some other way) work too. Needs root on Debian with munge;
+:func:`unavailable_reason` says why the cluster cannot be brought up otherwise.
+Usable by hand too::
 
-    python3 tests/slurm_cluster.py /tmp/slurm   # starts it, prints SLURM_CONF, Ctrl-C stops
+    python3 tests/slurm_cluster.py /tmp/slurm   # starts it, prints how to use it, Ctrl-C stops
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import getpass
 import importlib.util
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -35,21 +41,24 @@ import sys
 import time
 from pathlib import Path
 
-DEBIAN_PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge")
-COMMANDS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scontrol", "srun")
+DAEMONS = ("munged", "slurmctld", "slurmd", "slurmstepd")
+#: the client commands the tests and both Snakemake plugins call (sacct: the
+#: plugin's default status command when it exists), wrapped in ``bin/``
+CLIENT_COMMANDS = ("sacct", "sbatch", "scancel", "scontrol", "sinfo", "squeue", "srun")
 PLUGIN = "snakemake_executor_plugin_slurm"
-SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
+#: where install.sh unpacks SLURM's commands (bin/: all of them), off the PATH
+PREFIX = Path(os.environ.get("LFPFLOW_SLURM_PREFIX", "/opt/lfpflow/slurm"))
 MARKER = "# written by tests/slurm_cluster.py"
 
 
-def _ours_or_stale(path: Path) -> bool:
-    """Whether ``path`` is a link made by this module (live or dangling)."""
-    if not path.is_symlink():
-        return False
-    try:
-        return path.read_text().startswith(MARKER)
-    except OSError:
-        return True  # dangling: its cluster is gone
+def search_path() -> str:
+    """Where SLURM's commands and munged are looked for: the unpacked SLURM, then PATH."""
+    return os.pathsep.join([str(PREFIX / "bin"), os.environ.get("PATH", os.defpath)])
+
+
+def command(name: str) -> str | None:
+    """The full path of SLURM's or munge's command ``name`` (None if missing)."""
+    return shutil.which(name, path=search_path())
 
 
 def unavailable_reason() -> str | None:
@@ -60,14 +69,12 @@ def unavailable_reason() -> str | None:
         return "needs root (the SLURM daemons run as root and run the jobs as root)"
     if not Path("/etc/debian_version").is_file():
         return "needs Debian (its slurmctld/slurmd/munge packages)"
-    missing = [command for command in COMMANDS if shutil.which(command) is None]
+    missing = [name for name in (*DAEMONS, *CLIENT_COMMANDS) if command(name) is None]
     if missing:
         return (
-            f"commands {', '.join(missing)} missing: run ./install.sh as root, or "
-            f"apt-get install {' '.join(DEBIAN_PACKAGES)}"
+            f"commands {', '.join(missing)} missing (looked in {PREFIX / 'bin'} and on the "
+            "PATH): run ./install.sh as root"
         )
-    if SYSTEM_CONF.exists() and not _ours_or_stale(SYSTEM_CONF):
-        return f"{SYSTEM_CONF} exists (a SLURM is configured here): not touching it"
     if importlib.util.find_spec(PLUGIN) is None:
         return "snakemake-executor-plugin-slurm is not installed: pip install -e '.[slurm]'"
     return None
@@ -82,7 +89,7 @@ def _free_port() -> int:
 def node_hardware() -> dict[str, str]:
     """CPUs, sockets, cores, threads and RealMemory (MB) of this machine, as slurmd sees them."""
     line = subprocess.run(
-        ["slurmd", "-C"], capture_output=True, text=True, timeout=30, check=True
+        [command("slurmd"), "-C"], capture_output=True, text=True, timeout=30, check=True
     ).stdout.splitlines()[0]
     keys = ("CPUs", "Boards", "SocketsPerBoard", "CoresPerSocket", "ThreadsPerCore", "RealMemory")
     return {key: value for key, value in re.findall(r"(\w+)=(\S+)", line) if key in keys}
@@ -96,6 +103,8 @@ class LocalSlurm:
         self.partition = partition
         self.node = socket.gethostname().split(".")[0]  # `hostname -s`
         self.conf = self.root / "slurm.conf"
+        #: SLURM's client commands for this cluster (scripts that set SLURM_CONF)
+        self.bin = self.root / "bin"
         self.munge_socket = self.root / "munge" / "munge.socket"
         self.pid_files = {
             "munged": self.root / "munge" / "munged.pid",
@@ -111,12 +120,21 @@ class LocalSlurm:
         self.hardware = node_hardware()
         #: memory (MB) the node offers to jobs: sbatch refuses a larger --mem
         self.memory_mb = int(self.hardware["RealMemory"])
-        self._linked = False
 
     @property
     def env(self) -> dict[str, str]:
         """The environment for client commands (sbatch, squeue, Snakemake's plugin)."""
-        return dict(os.environ, SLURM_CONF=str(self.conf))
+        path = os.pathsep.join([str(self.bin), search_path()])
+        return dict(os.environ, SLURM_CONF=str(self.conf), PATH=path)
+
+    def _write_commands(self) -> None:
+        """``bin/``: every client command as a script that runs it on this cluster."""
+        self.bin.mkdir(parents=True, exist_ok=True)
+        for name in CLIENT_COMMANDS:
+            script = self.bin / name
+            real, conf = shlex.quote(command(name)), shlex.quote(str(self.conf))
+            script.write_text(f'#!/bin/sh\nSLURM_CONF={conf} exec {real} "$@"\n')
+            script.chmod(0o755)
 
     def _write_configuration(self) -> None:
         munge_dir = self.munge_socket.parent
@@ -177,19 +195,13 @@ class LocalSlurm:
         """Write the configuration, start the daemons, wait until the node is idle."""
         started = time.perf_counter()
         self._write_configuration()
-        if SYSTEM_CONF.exists() or SYSTEM_CONF.is_symlink():
-            if not _ours_or_stale(SYSTEM_CONF):
-                raise RuntimeError(f"{SYSTEM_CONF} exists: not replacing it")
-            SYSTEM_CONF.unlink()
-        SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
-        SYSTEM_CONF.symlink_to(self.conf)
-        self._linked = True
+        self._write_commands()
         munge_dir = self.munge_socket.parent
         steps = [
             (
                 "munged",
                 [
-                    "munged",
+                    command("munged"),
                     "--force",
                     f"--socket={self.munge_socket}",
                     f"--key-file={munge_dir / 'munge.key'}",
@@ -198,11 +210,15 @@ class LocalSlurm:
                     f"--seed-file={munge_dir / 'munged.seed'}",
                 ],
             ),
-            ("slurmctld", ["slurmctld", "-f", str(self.conf)]),
-            ("slurmd", ["slurmd", "-f", str(self.conf)]),
+            ("slurmctld", [command("slurmctld"), "-f", str(self.conf)]),
+            # -d: slurmd's compiled-in slurmstepd is /usr/sbin's, absent when unpacked
+            (
+                "slurmd",
+                [command("slurmd"), "-f", str(self.conf), "-d", command("slurmstepd")],
+            ),
         ]
-        for name, command in steps:
-            result = self._run(*command)
+        for name, argv in steps:
+            result = self._run(*argv)
             if result.returncode != 0:
                 raise RuntimeError(f"{name} did not start: {result.stderr}{self.log_tail(name)}")
             self._wait_for(lambda name=name: self._pid(name) is not None, f"{name} pid file", 20)
@@ -264,9 +280,6 @@ class LocalSlurm:
                 time.sleep(0.1)
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
-        if self._linked and SYSTEM_CONF.is_symlink() and SYSTEM_CONF.resolve() == self.conf:
-            SYSTEM_CONF.unlink()
-            self._linked = False
 
     def __enter__(self) -> LocalSlurm:
         try:
@@ -298,7 +311,10 @@ if __name__ == "__main__":
     if reason:
         sys.exit(f"cannot start a local SLURM: {reason}")
     with LocalSlurm(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/lfpflow-slurm")) as cluster:
-        print(f"up in {cluster.bring_up_seconds:.1f} s; export SLURM_CONF={cluster.conf}")
+        print(
+            f"up in {cluster.bring_up_seconds:.1f} s; "
+            f"export SLURM_CONF={cluster.conf} PATH={cluster.bin}:$PATH"
+        )
         try:
             signal.pause()
         except KeyboardInterrupt:

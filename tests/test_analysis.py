@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lfpflow.signals.analysis import (
-    cv_isi,
+    mean_cv_isi,
     mean_rate_hz,
     mean_rates_Hz,
     power_spectrum,
@@ -19,7 +19,7 @@ def test_regular_spike_trains_have_zero_cv_and_known_rate():
     # 10 neurons firing every 20 ms (50 Hz) with different phases
     times = np.concatenate([np.arange(n, 1000, 20.0) for n in range(10)])
     senders = np.concatenate([np.full(np.arange(n, 1000, 20.0).size, n) for n in range(10)])
-    cv, n = cv_isi(times, senders, t_start_ms=0, t_stop_ms=1000)
+    cv, n = mean_cv_isi(times, senders, t_start_ms=0, t_stop_ms=1000)
     assert n == 10
     assert cv == 0.0 or abs(cv) < 1e-12
     assert mean_rate_hz(times, 20, t_start_ms=0, t_stop_ms=1000) == 25.0  # 10 silent neurons
@@ -32,7 +32,9 @@ def test_poisson_spike_trains_have_cv_near_one():
         train = np.cumsum(rng.exponential(10.0, 400))  # 100 Hz Poisson
         times.append(train)
         senders.append(np.full(train.size, neuron))
-    cv, n = cv_isi(np.concatenate(times), np.concatenate(senders), t_start_ms=0, t_stop_ms=3000)
+    cv, n = mean_cv_isi(
+        np.concatenate(times), np.concatenate(senders), t_start_ms=0, t_stop_ms=3000
+    )
     assert n == 200
     # sd of the CV estimate from ~300 intervals is about 0.04 per neuron, 0.003 over 200
     assert abs(cv - 1.0) < 0.03
@@ -82,7 +84,8 @@ def _regular_spikes(rates_Hz: dict[str, float], tstop_ms: float, size: int = 10)
 
 
 def test_summary_warns_when_the_network_rates_leave_the_kernels_assumptions(caplog):
-    from lfpflow.config import resolve_config, stage_config
+    from lfpflow.config import stage_config
+    from lfpflow.resolve import resolve_config
     from lfpflow.signals.analysis import RATE_MISMATCH_WARN, summarise
 
     config = stage_config(resolve_config({}), "analysis")
@@ -109,3 +112,20 @@ def test_summary_warns_when_the_network_rates_leave_the_kernels_assumptions(capl
         config=config,
     )
     assert matching["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    "changes, key",
+    [
+        ({"raster_window_ms": [400.0, 300.0]}, "analysis.raster_window_ms"),
+        ({"bands_Hz": {"alpha": [12.0, 8.0]}}, "analysis.bands_Hz.alpha"),
+        ({"psd_nperseg": 10**9}, "analysis.psd_nperseg"),
+    ],
+)
+def test_check_analysis_names_the_key(tiny_config, changes, key):
+    from lfpflow.signals.checks import check_analysis
+
+    assert check_analysis(tiny_config) == []
+    tiny_config["analysis"].update(changes)
+    problems = check_analysis(tiny_config)
+    assert len(problems) == 1 and problems[0].startswith(f"config key '{key}': ")

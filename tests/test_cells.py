@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lfpflow.config import ConfigError, kernel_description, resolve_config
+from lfpflow.config import ConfigError, kernel_description
 from lfpflow.config.schema import merge_overlay
 from lfpflow.multicompartment import cells, kernels
 from lfpflow.multicompartment.morphology import (
@@ -30,6 +30,7 @@ from lfpflow.multicompartment.morphology import (
     read_morphology,
     swc_text,
 )
+from lfpflow.resolve import resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DT_MS = 2.0**-4
@@ -246,7 +247,7 @@ def test_a_kernel_uses_the_postsynaptic_population_s_cell(morphology_dir: Path) 
 
 
 def test_the_kernel_hash_covers_the_cell(default_config: dict) -> None:
-    from lfpflow.sweep import kernel_hash
+    from lfpflow.config.scopes import kernel_hash
 
     base = kernel_hash(default_config)
     moved = resolve_config({"populations": {"E": {"cell": {"soma_z_sd_um": 70.0}}}})
@@ -282,6 +283,49 @@ def test_linearisation_potential_weights_synapses_at_absolute_depth(
     assert groundtruth.synapse_weighted_potential(description, mean_v, "E", "I") == (
         pytest.approx(-80.0)
     )
+
+
+def test_checks_kernels_and_groundtruth_read_one_morphology_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lfpflow.config import stage_config
+    from lfpflow.multicompartment.checks import check_cells
+    from lfpflow.multicompartment.groundtruth import RunSettings
+    from lfpflow.multicompartment.groundtruth import network as gt_network
+    from lfpflow.multicompartment.morphology import morphology_dir, workflow_morphology_dir
+
+    # a morphology that exists only in the folder LFPFLOW_MORPHOLOGY_DIR names
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    for source, target in (("BallAndSticks_E.hoc", "Moved_E.hoc"), ("BallAndSticks_I.hoc",) * 2):
+        (folder / target).write_text((ROOT / "morphologies" / source).read_text())
+    assert not (ROOT / "morphologies" / "Moved_E.hoc").exists()
+    monkeypatch.setenv("LFPFLOW_MORPHOLOGY_DIR", str(folder))
+    assert morphology_dir() == folder
+    moved = str(folder / "Moved_E.hoc")
+    # the checks read it there
+    config = resolve_config(_with_cell("Moved_E.hoc"))
+    assert check_cells(config) == []
+    # the kernel code (default folder) and the kernel rule's folder
+    description = kernel_description(config)
+    setup = kernels.kernel_approx_arguments(description, post="E", pre="I")
+    assert setup["approx"]["cellParameters"]["morphology"] == moved
+    assert workflow_morphology_dir() == str(folder)
+    common = (ROOT / "workflow" / "rules" / "common.smk").read_text()
+    assert "MORPHOLOGY_DIR = workflow_morphology_dir()" in common
+    # the ground truth (default folder), without NEURON
+    stage = stage_config(config, "groundtruth")
+    run = RunSettings.from_config(stage)
+    assert gt_network.population_cell_parameters(stage["kernels"], "E", run)["morphology"] == moved
+    # and no rule or script names another folder
+    for rules in ("kernels.smk", "groundtruth.smk"):
+        assert '"morphologies/' not in (ROOT / "workflow" / "rules" / rules).read_text()
+    for script in ("kernel.py", "groundtruth_simulate.py", "groundtruth_kernel.py"):
+        text = (ROOT / "workflow" / "scripts" / script).read_text()
+        assert "morphology_dir=Path(snakemake.params.morphology_dir)" in text
+    # without the variable the checks no longer find the file
+    monkeypatch.delenv("LFPFLOW_MORPHOLOGY_DIR")
+    assert check_cells(config) and "Moved_E.hoc" in check_cells(config)[0]
 
 
 # --------------------------------------------------------------------------

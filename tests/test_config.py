@@ -6,14 +6,8 @@ import copy
 
 import pytest
 
-from lfpflow.config import (
-    ConfigError,
-    config_scope,
-    kernel_pathways,
-    load_yaml,
-    resolve_config,
-    stage_config,
-)
+from lfpflow.config import ConfigError, config_scope, kernel_pathways, load_yaml, stage_config
+from lfpflow.resolve import resolve_config
 
 
 def test_default_config_resolves_to_hagen_values(default_config):
@@ -186,7 +180,7 @@ def test_stage_config_does_not_depend_on_key_order(default_config):
 
 def test_text_from_the_command_line_is_read_as_the_schema_wants(tiny_config):
     # snakemake --config 'simulation={tstop_ms: 400}' hands nested values over as text
-    from lfpflow.config import resolve_config
+    from lfpflow.resolve import resolve_config
 
     tiny_config["simulation"]["tstop_ms"] = "400"
     tiny_config["kernels"]["g_eff"] = "false"
@@ -277,7 +271,8 @@ def test_model_change_does_not_inherit_the_default_params():
 def test_a_runs_written_config_reproduces_it(overlay, tmp_path):
     import yaml
 
-    from lfpflow.config import load_config, overlay_of
+    from lfpflow.config import overlay_of
+    from lfpflow.resolve import load_config
 
     resolved = resolve_config(overlay)
     path = tmp_path / "config.yaml"

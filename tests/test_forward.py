@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lfpflow.config.schema import resolve_section
-from lfpflow.signals import head_models
+from lfpflow.signals import frames, head_models
 from lfpflow.signals.forward import (
     compute_signals,
     convolve_rate,
@@ -236,7 +236,7 @@ def test_radial_column_is_meg_silent_and_tangential_column_is_not():
 
     matrix, _ = meg_transformation_matrix(HEAD, MEG)
     cdm_column = np.array([[0.0], [0.0], [1e5]])  # along the column axis
-    rotation = head_models.column_rotation
+    rotation = frames.column_rotation
     np.testing.assert_allclose(matrix @ rotation("radial", DIPOLE) @ cdm_column, 0.0, atol=1e-20)
     # sensors lie in the x-z plane: a y-directed (tangential) dipole is the one they see
     tangential = matrix @ rotation("tangential", DIPOLE) @ cdm_column
@@ -246,7 +246,7 @@ def test_radial_column_is_meg_silent_and_tangential_column_is_not():
 
 @pytest.mark.parametrize("axis", [[0, 0, 1], [1, 0, 0], [0, 1, 1], [0, 0, -1], [1, -2, 0.5]])
 def test_column_rotation_is_a_rotation_taking_z_to_the_axis(axis):
-    rotation = head_models.rotation_from_z(axis)
+    rotation = frames.rotation_from_z(axis)
     np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(rotation), 1.0, atol=1e-12)
     np.testing.assert_allclose(

@@ -19,15 +19,12 @@ import numpy as np
 import pytest
 import yaml
 
-from lfpflow.config import (
-    ConfigError,
-    kernel_description,
-    load_config,
-    load_yaml,
-    resolve_config,
-    stage_config,
-)
+from lfpflow.config import ConfigError, kernel_description, load_yaml, stage_config
+from lfpflow.formats.heads import sensor_maps
 from lfpflow.multicompartment import cells, groundtruth, kernels
+from lfpflow.multicompartment.groundtruth import network as gt_network
+from lfpflow.multicompartment.groundtruth import simulation as gt_simulation
+from lfpflow.resolve import load_config, resolve_config
 from lfpflow.signals.spikes import NetworkSpikes, read_spikes, write_spikes
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,7 +74,7 @@ def _in_subprocess(
 
 def test_scaled_network_keeps_in_degrees(tiny_config: dict) -> None:
     kcfg = kernel_description(tiny_config)
-    scaled = groundtruth.scaled_network(kcfg, 0.25)
+    scaled = groundtruth.scaled_network_probabilities(kcfg, 0.25)
     assert scaled["sizes"] == {"E": 100, "I": 25}
     for key, p in scaled["connection_probability"].items():
         pre = key.split(":")[1]
@@ -87,7 +84,7 @@ def test_scaled_network_keeps_in_degrees(tiny_config: dict) -> None:
 
 def test_scaled_network_reports_probabilities_above_one_without_raising(tiny_config: dict) -> None:
     # stage code does not validate: the configuration checks read these numbers
-    scaled = groundtruth.scaled_network(kernel_description(tiny_config), 0.01)
+    scaled = groundtruth.scaled_network_probabilities(kernel_description(tiny_config), 0.01)
     assert max(scaled["connection_probability"].values()) > 1
 
 
@@ -153,7 +150,7 @@ def test_groundtruth_kernel_config_scales_sizes_and_sets_rates(tiny_config: dict
 def test_k_scale_lowers_in_degrees_and_raises_weights(tiny_config: dict) -> None:
     kcfg = kernel_description(tiny_config)
     k = 0.25
-    scaled = groundtruth.scaled_network(kcfg, 0.1, k)
+    scaled = groundtruth.scaled_network_probabilities(kcfg, 0.1, k)
     built = groundtruth.groundtruth_kernel_config(kcfg, 0.1, k_scale=k)
     for key, p in kcfg["connection_probability"].items():
         pre = key.split(":")[1]
@@ -197,7 +194,7 @@ def test_threads_fall_back_to_one_with_one_step_delays() -> None:
 
 
 def test_peak_normalised_charge_is_the_integral_of_the_time_course() -> None:
-    from lfpflow.multicompartment.compensation import peak_normalised_charge_ms
+    from lfpflow.multicompartment.groundtruth.compensation import peak_normalised_charge_ms
 
     for tau1, tau2 in ((0.05, 0.5), (0.2, 1.8), (0.1, 9.0)):
         t = np.linspace(0.0, 40 * tau2, 400_001)
@@ -207,7 +204,7 @@ def test_peak_normalised_charge_is_the_integral_of_the_time_course() -> None:
 
 
 def test_compensating_currents_give_back_the_lost_mean_input(tiny_config: dict) -> None:
-    from lfpflow.multicompartment import compensation
+    from lfpflow.multicompartment.groundtruth import compensation
 
     kcfg = kernel_description(tiny_config)
     k = 0.25
@@ -386,7 +383,7 @@ def test_pathway_kernel_config_reads_measured_rates_and_potential(tmp_path: Path
     kcfg = groundtruth.pathway_kernel_config(config, post="E", pre="I", **missing)
     assert kcfg["cell"]["Vrest_mV"] == config["kernels"]["cell"]["Vrest_mV"]
     assert kernels._synapse_parameters(kcfg, "E", "I")["weight"] == pytest.approx(
-        groundtruth._synapse_weight(config["kernels"], "E:I", "I")
+        gt_network.synapse_weight(config["kernels"], "E:I", "I")
     )
 
 
@@ -433,7 +430,9 @@ def test_groundtruth_signals_and_attrs_of_a_result() -> None:
         "max_relative_current_sum": 1e-13,
         "mean_v": mean_v,
     }
-    signals = groundtruth.groundtruth_signals(result, config["forward"])
+    forward = config["forward"]
+    sensors = sensor_maps(forward["head_model"], forward["meg"])  # the montage is MNE's
+    signals = groundtruth.groundtruth_signals(result, forward, sensors)
     contributions = signals["contributions"]
     assert set(contributions) == {"E", "I"}
     # the head model is linear: the EEG of the whole network is the sum of its parts
@@ -777,16 +776,12 @@ def _replay_worker(mechanisms_dir: str, out: str) -> None:
         times, tstop_ms=config["groundtruth"]["tstop_ms"], dt_ms=config["simulation"]["dt_ms"]
     )
     forward = config["forward"]
+    sensors = sensor_maps(forward["head_model"], forward["meg"])  # the montage is MNE's
     predicted = compute_signals(
-        t_ms,
-        counts,
-        pathway_kernels,
-        forward["head_model"],
-        forward["meg"],
-        dt_ms=config["simulation"]["dt_ms"],
+        t_ms, counts, pathway_kernels, sensors, dt_ms=config["simulation"]["dt_ms"]
     )
     truth = {"LFP": replay["LFP"], "CDM": replay["CDM"]}
-    truth["EEG"] = groundtruth.head_signals(replay["CDM"], forward)["EEG"]
+    truth["EEG"] = groundtruth.head_signals(replay["CDM"], forward, sensors)["EEG"]
     result = compare_all(
         truth,
         {k: predicted[k][..., : truth["LFP"].shape[1]] for k in ("LFP", "CDM", "EEG")},
@@ -820,7 +815,7 @@ def _compensation_worker(mechanisms_dir: str, out: str) -> None:
     # in-degrees 80 (E) and 20 (I), so that the sampled connections of the
     # k-scaled network (a quarter of them) average out to a few %
     kcfg["connection_probability"] = dict.fromkeys(kcfg["connection_probability"], 0.2)
-    sizes = groundtruth.scaled_network(kcfg, config["groundtruth"]["scale"])["sizes"]
+    sizes = groundtruth.scaled_network_probabilities(kcfg, config["groundtruth"]["scale"])["sizes"]
     # regular trains at exactly the configured rates, random phase per cell
     rng = np.random.default_rng(11)
     replay = {}
@@ -849,7 +844,7 @@ def _compensation_worker(mechanisms_dir: str, out: str) -> None:
         if kind == "scaled":
             arrays["compensation_E"] = result["network"]["compensating_current_nA"]["E"]
     # the same k-scaled network without its compensating currents
-    groundtruth._compensate = lambda net, kernel_config, k_scale: None
+    gt_simulation.compensate = lambda net, kernel_config, k_scale: None
     result = groundtruth.simulate_groundtruth(config, **common)
     for name, part in result["mean_v"].items():
         arrays[f"{name}_bare"] = part["v_mV"] - vrest
@@ -892,6 +887,7 @@ def _hybrid_worker(mechanisms_dir: str, out: str) -> None:
         spikes_path=folder / "spikes.h5",
         signals_path=folder / "signals.h5",
         network_spikes_path=folder / "network.h5",
+        sensors=sensor_maps(config["forward"]["head_model"], config["forward"]["meg"]),
     )
     written = read_spikes(folder / "spikes.h5")
     start = config["simulation"]["transient_ms"]

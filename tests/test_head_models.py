@@ -1,6 +1,7 @@
-"""Head models (lfpflow.signals.head_models): frames relative to the dipole, electrodes
-on the scalp, lead fields and the New York Head route; numpy and LFPykit only (the
-MNE montages and forward solutions are tested in test_mne_eeg.py)."""
+"""Head models (lfpflow.signals.head_models and the modules it composes: frames,
+electrodes, lead_fields, conductors, placement): frames relative to the dipole,
+electrodes on the scalp, lead fields and the New York Head route; numpy and LFPykit
+only (the MNE montages and forward solutions are tested in test_mne_eeg.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from lfpflow.config.schema import resolve_section
-from lfpflow.signals import head_models
+from lfpflow.signals import checks, frames, head_models, lead_fields
 
 #: Electrodes spread over the upper half of the head (um, head-model frame; any
 #: length: they are projected onto the scalp).
@@ -41,7 +42,7 @@ MEG = resolve_section("forward", {"meg": {"enabled": True}})["meg"]
     "radial", [[0, 0, 1], [0, 1, 0], [0, -1, 0], [1, 2, 3], [-0.3, 0.1, -2], [0, 0, -1]]
 )
 def test_local_frame_is_right_handed_with_e3_radial_and_e2_towards_the_nose(radial):
-    frame = head_models.local_frame(radial)
+    frame = frames.local_frame(radial)
     np.testing.assert_allclose(frame.T @ frame, np.eye(3), atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(frame), 1.0, atol=1e-12)
     np.testing.assert_allclose(frame[:, 2], np.asarray(radial) / np.linalg.norm(radial))
@@ -50,7 +51,7 @@ def test_local_frame_is_right_handed_with_e3_radial_and_e2_towards_the_nose(radi
 
 
 def test_under_the_vertex_the_local_frame_is_the_head_frame():
-    np.testing.assert_allclose(head_models.local_frame([0, 0, 5]), np.eye(3), atol=1e-15)
+    np.testing.assert_allclose(frames.local_frame([0, 0, 5]), np.eye(3), atol=1e-15)
 
 
 @pytest.mark.parametrize("electrode", list(CUSTOM))
@@ -83,7 +84,7 @@ def test_tangential_column_is_tangential_wherever_it_is_and_the_meg_sees_it(elec
 def test_an_explicit_axis_is_taken_in_the_local_frame():
     position = [30000.0, -20000.0, 60000.0]
     geometry = head_models.head_geometry(head(column_position=position, column_axis=[1, 1, 1]))
-    frame = head_models.local_frame(position)
+    frame = frames.local_frame(position)
     np.testing.assert_allclose(geometry.column_axis, frame @ np.ones(3) / np.sqrt(3), atol=1e-12)
     np.testing.assert_allclose(geometry.dipole_um, position)
 
@@ -146,7 +147,7 @@ def four_sphere_lead_field(config: dict, sources_um: np.ndarray) -> dict:
     gain_mV = np.stack([model.get_transformation_matrix(source) for source in sources_um], 1)
     return {
         # mV per nA um -> uV per nA um -> V per A m
-        "gain_V_per_Am": 1e3 * gain_mV / head_models.UV_PER_NAUM_PER_V_PER_AM,
+        "gain_V_per_Am": 1e3 * gain_mV / lead_fields.UV_PER_NAUM_PER_V_PER_AM,
         "electrode_names": np.array(electrodes.names),
         "electrode_positions_m": 1e-6 * electrodes.positions_um,
         "source_positions_m": 1e-6 * sources_um,
@@ -189,21 +190,21 @@ def test_a_lead_field_file_with_wrong_shapes_is_refused(tmp_path):
     arrays["electrode_positions_m"] = arrays["electrode_positions_m"][:-1]
     np.savez(tmp_path / "gain.npz", **arrays)
     with pytest.raises(ValueError, match="electrode positions of shape"):
-        head_models.read_lead_field(tmp_path / "gain.npz")
+        lead_fields.read_lead_field(tmp_path / "gain.npz")
     del arrays["source_positions_m"]
     np.savez(tmp_path / "gain.npz", **arrays)
     with pytest.raises(ValueError, match="lacks source_positions_m"):
-        head_models.read_lead_field(tmp_path / "gain.npz")
+        lead_fields.read_lead_field(tmp_path / "gain.npz")
 
 
 def test_missing_lead_field_and_nyhead_files_name_the_expected_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="lead_field_file.*does not exist"):
-        head_models.read_lead_field(tmp_path / "absent-fwd.fif")
+        lead_fields.read_lead_field(tmp_path / "absent-fwd.fif")
     missing = tmp_path / "sa_nyhead.mat"
     with pytest.raises(FileNotFoundError) as excinfo:
         head_models.head_geometry(head(type="nyhead", nyhead_file=str(missing)))
     message = str(excinfo.value)
-    assert str(missing) in message and head_models.NYHEAD_URL in message
+    assert str(missing) in message and checks.NYHEAD_URL in message
     assert not missing.exists()  # never downloaded
 
 
@@ -251,7 +252,7 @@ def test_nyhead_route_takes_the_nearest_vertex_and_lfpykits_gain(tmp_path):
         column_axis="normal",
     )
     geometry = head_models.head_geometry(config)
-    assert head_models.nyhead_electrode_names(config["nyhead_file"]) == tuple(content["names"])
+    assert lead_fields.nyhead_electrode_names(config["nyhead_file"]) == tuple(content["names"])
     np.testing.assert_allclose(geometry.dipole_um, 1e3 * content["cortex_mm"][vertex])
     rows = [content["names"].index(name) for name in ("Cz", "T7", "Oz")]
     # LFPykit: V_fem[:, vertex, :].T * 1e-9 mV per nA um

@@ -15,8 +15,9 @@ import time
 import numpy as np
 import pytest
 
-from lfpflow.config import ConfigError, resolve_config
+from lfpflow.config import ConfigError
 from lfpflow.config import default_config as schema_defaults
+from lfpflow.inference.checks import inference_problems, simulated_config
 from lfpflow.inference.features import compute_features
 from lfpflow.inference.observation import read_observation
 from lfpflow.inference.setup import (
@@ -24,9 +25,8 @@ from lfpflow.inference.setup import (
     batch_indices,
     draw_parameters,
     draw_seeds,
-    inference_problems,
-    simulated_config,
 )
+from lfpflow.resolve import resolve_config, resolve_simulated
 
 #: A network small enough for ~0.1 s per draw; its rates follow the drive.
 SMALL = {
@@ -100,7 +100,7 @@ def synthetic_kernels(dt_ms: float) -> dict:
 
 @pytest.fixture(scope="module")
 def small_config() -> dict:
-    return simulated_config(resolve_config(SMALL))
+    return simulated_config(resolve_config(SMALL), resolve_simulated)
 
 
 def test_prior_space_round_trip_and_bounds():
@@ -125,7 +125,7 @@ def test_draws_depend_on_the_draw_index_only_not_on_the_batches():
 
 
 def test_the_default_inference_configuration_is_valid(default_config):
-    assert inference_problems(default_config, deep=True) == []
+    assert inference_problems(default_config, resolve_simulated, deep=True) == []
 
 
 @pytest.mark.parametrize(

@@ -22,17 +22,11 @@ import h5py
 import numpy as np
 import pytest
 
-from lfpflow.config import (
-    ConfigError,
-    kernel_description,
-    load_config,
-    pathway_key,
-    resolve_config,
-    stage_config,
-)
+from lfpflow.config import ConfigError, kernel_description, pathway_key, stage_config
 from lfpflow.config.schema import merge_overlay
 from lfpflow.io import config_sha256
-from lfpflow.multicompartment import cells, kernels
+from lfpflow.multicompartment import cells, kernel_probes, kernels
+from lfpflow.resolve import load_config, resolve_config
 from lfpflow.signals import kernel_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -399,17 +393,17 @@ def test_gauss_cylinder_csd_distributes_each_current_fully() -> None:
     segments = SimpleNamespace(z=np.array([[-20.0, 0.0], [0.0, 300.0], [300.0, 310.0]]))
     z = np.arange(-2000.0, 2001.0, 50.0)
     edges = kernel_files.csd_slab_edges_um(z)
-    probe = kernels.GaussCylinderCSD(segments, edges, radius_um=150.0, sigma_z_um=75.0)
+    probe = kernel_probes.GaussCylinderCSD(segments, edges, radius_um=150.0, sigma_z_um=75.0)
     volumes = np.pi * 150.0**2 * np.diff(edges, axis=1)
     np.testing.assert_allclose(
         (probe.get_transformation_matrix() * volumes).sum(axis=0), 1.0, rtol=1e-12
     )
     # With a tiny depth spread, each current lands in the slab of its midpoint.
-    narrow = kernels.GaussCylinderCSD(segments, edges, radius_um=150.0, sigma_z_um=1e-3)
+    narrow = kernel_probes.GaussCylinderCSD(segments, edges, radius_um=150.0, sigma_z_um=1e-3)
     m = narrow.get_transformation_matrix() * volumes
     np.testing.assert_allclose(z[m.argmax(axis=0)], [0.0, 150.0, 300.0])
     with pytest.raises(AttributeError):
-        kernels.GaussCylinderCSD(None, edges, 150.0, 75.0).get_transformation_matrix()
+        kernel_probes.GaussCylinderCSD(None, edges, 150.0, 75.0).get_transformation_matrix()
 
 
 # --------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from lfpflow.config import kernel_description, load_config
+from lfpflow.config import kernel_description
 from lfpflow.multicompartment.morphology import morphology_dir, read_morphology
+from lfpflow.resolve import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = (ROOT / "config" / "microcircuit.yaml",)

@@ -15,14 +15,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lfpflow.config import ConfigError, default_config, load_yaml, resolve_config, stage_config
+from lfpflow.config import ConfigError, default_config, load_yaml, stage_config
 from lfpflow.config.schema import merge_overlay
 from lfpflow.pointneuron.scaling import (
     compensating_dc,
     full_in_degrees,
     pd_total_synapses,
-    scaled_network,
+    scaled_network_totals,
 )
+from lfpflow.resolve import resolve_config
 
 NAMES = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 #: PD Table 5 sizes.
@@ -81,7 +82,7 @@ def test_the_overlay_resolves_to_the_pd_circuit(microcircuit_overlay):
     assert (config["simulation"]["tstop_ms"], config["simulation"]["transient_ms"]) == (1500, 500)
     # ~0.3 billion synapses (PD: "approximately 0.3 billion")
     view = stage_config(config, "network")["network"]
-    assert sum(scaled_network(view).n_synapses.values()) == 298_880_970
+    assert sum(scaled_network_totals(view).n_synapses.values()) == 298_880_970
 
 
 def test_node_order_defaults_to_the_existing_layout(microcircuit_overlay):
@@ -164,11 +165,11 @@ def test_total_synapses_is_pd_equation_1():
 
 def test_scale_and_k_scale_scale_sizes_counts_and_weights(microcircuit_overlay):
     full = stage_config(resolve_config(microcircuit_overlay), "network")["network"]
-    reference = scaled_network(full)
+    reference = scaled_network_totals(full)
     assert reference.weight_factor == 1.0
     assert set(reference.dc_pA.values()) == {0.0}
     view = small(microcircuit_overlay, 0.1, 0.2, 100.0)["network"]
-    scaled = scaled_network(view)
+    scaled = scaled_network_totals(view)
     assert scaled.sizes == {name: round(size * 0.1) for name, size in PD_SIZES.items()}
     for index, total in full_in_degrees(view).items():
         post = view["connections"][index]["post"]
@@ -205,10 +206,10 @@ def test_dc_compensation_equals_the_analytic_value(microcircuit_overlay):
     for name in NAMES:
         mean_input[name] += W_PA * PD_K_EXT[name] * nu_ext
         expected = 1e-3 * tau_ms * (1 - math.sqrt(0.1)) * mean_input[name]
-        assert scaled_network(view).dc_pA[name] == pytest.approx(expected, rel=1e-12)
+        assert scaled_network_totals(view).dc_pA[name] == pytest.approx(expected, rel=1e-12)
     # the reference implementation's value for L2/3E at N = K = 0.1, Poisson
     # background (its helpers with 87.8085 pA; ours with 87.81 pA): 29.035 pA
-    assert scaled_network(view).dc_pA["L23E"] == pytest.approx(29.035, rel=1e-3)
+    assert scaled_network_totals(view).dc_pA["L23E"] == pytest.approx(29.035, rel=1e-3)
 
 
 # --- NEST ------------------------------------------------------------------------
@@ -255,14 +256,14 @@ def test_small_microcircuit_spikes_in_every_population(built):
     assert set(spikes.times_ms) == set(NAMES)
     for name in NAMES:
         assert spikes.times_ms[name].size > 0, name
-    assert spikes.population_sizes == scaled_network(config["network"]).sizes
+    assert spikes.population_sizes == scaled_network_totals(config["network"]).sizes
 
 
 @pytest.mark.slow
 def test_every_pathway_has_exactly_its_synapse_count_with_multapses_and_autapses(built):
     nest, config, spikes = built
     view = config["network"]
-    scaled = scaled_network(view)
+    scaled = scaled_network_totals(view)
     for index, conn in enumerate(view["connections"]):
         found = _pathway(nest, config, spikes, conn["pre"], conn["post"])
         assert len(found) == scaled.n_synapses[index], (conn["pre"], conn["post"])

@@ -5,6 +5,7 @@ the four-sphere route, and configuration errors named before anything runs."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import mne
 import numpy as np
@@ -12,8 +13,9 @@ import pytest
 from mne.io.constants import FIFF
 
 from lfpflow import io
-from lfpflow.config import ConfigError, resolve_config
-from lfpflow.formats import mne_eeg
+from lfpflow.config import ConfigError
+from lfpflow.formats import heads, mne_eeg
+from lfpflow.resolve import resolve_config
 from lfpflow.signals import head_models
 from lfpflow.signals.forward import compute_signals, write_signals
 
@@ -37,9 +39,8 @@ def synthetic_signals(config: dict, rng: np.random.Generator, n: int = 2400) -> 
     }
     rates = {name: rng.poisson(2.0, n).astype(float) for name in ("E", "I")}
     forward = config["forward"]
-    return compute_signals(
-        np.arange(n) * DT, rates, kernels, forward["head_model"], forward["meg"], dt_ms=DT
-    )
+    maps = heads.sensor_maps(forward["head_model"], forward["meg"])  # MNE reads the montage
+    return compute_signals(np.arange(n) * DT, rates, kernels, maps, dt_ms=DT)
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def run_files(tiny_config, tmp_path):
 def test_montage_electrodes_lie_on_the_scalp_along_mnes_directions():
     names, positions_m, fiducials = mne_eeg.montage_positions("standard_1020")
     assert {"Cz", "Fp1", "O2", "T7"} <= set(names) and set(fiducials) == {"nasion", "lpa", "rpa"}
-    electrodes = head_models.montage_electrodes("standard_1020", 90000.0)
+    electrodes = heads.scalp_montage("standard_1020", 90000.0)
     np.testing.assert_allclose(np.linalg.norm(electrodes.positions_um, axis=1), 90000.0, rtol=2e-6)
     # each electrode moved along the ray from the fitted centre: same direction
     from_centre = 1e6 * positions_m - electrodes.head_offset_um
@@ -84,7 +85,7 @@ def test_default_column_is_radial_under_cz_and_moving_it_keeps_it_radial(default
         "Cz",
     )
     for electrode in ("Cz", "O1", "T8", "Fp2"):
-        geometry = head_models.head_geometry(dict(head, column_position=electrode))
+        geometry = heads.head_geometry(dict(head, column_position=electrode))
         np.testing.assert_allclose(
             geometry.column_axis, geometry.dipole_um / np.linalg.norm(geometry.dipole_um)
         )
@@ -192,13 +193,13 @@ def test_mne_sphere_forward_agrees_with_the_four_sphere_route(default_config, tm
     are relative to infinity; compared after the average reference.
     """
     head = dict(default_config["forward"]["head_model"], column_axis=axis)
-    geometry = head_models.head_geometry(head)
+    geometry = heads.head_geometry(head)
     sphere_forward(head, geometry, tmp_path / "sphere-fwd.fif")
     lead = dict(head, type="lead_field", lead_field_file=str(tmp_path / "sphere-fwd.fif"))
     # a column's CDM: mostly along its axis (nA um, column coordinates)
     cdm = np.random.default_rng(9).normal(scale=1e4, size=(3, 200)) * [[0.1], [0.1], [1.0]]
-    four_sphere = head_models.sensor_signals(cdm, head)
-    lead_field = head_models.sensor_signals(cdm, lead)
+    four_sphere = heads.sensor_signals(cdm, head)
+    lead_field = heads.sensor_signals(cdm, lead)
     # the forward's head frame is MNE's: the four-sphere frame shifted by head_offset_um
     np.testing.assert_allclose(
         lead_field["electrodes_um"],
@@ -215,32 +216,84 @@ def test_mne_sphere_forward_agrees_with_the_four_sphere_route(default_config, tm
     assert np.linalg.norm(raw_difference) / np.linalg.norm(four_sphere["EEG"]) < 0.015
 
 
-@pytest.mark.parametrize(
-    "changes, words",
-    [
-        ({"montage": "standard_1030"}, ["forward.head_model", "standard_1030", "standard_1005"]),
-        ({"electrodes": ["Cz", "Xz"]}, ["forward.head_model.electrodes", "'Xz'", "allowed"]),
-        ({"column_position": "Qq"}, ["forward.head_model.column_position", "'Qq'", "allowed"]),
-        ({"column_axis": "oblique"}, ["forward.head_model.column_axis", "radial, tangential"]),
-        ({"column_position": [0.0, 0.0, 95000.0]}, ["column_position", "outside the brain"]),
-        ({"type": "lead_field"}, ["forward.head_model.lead_field_file", "required"]),
-        (
-            {"type": "lead_field", "lead_field_file": "absent/head-fwd.fif"},
-            ["forward.head_model.lead_field_file", "absent/head-fwd.fif", "does not exist"],
-        ),
-        (
-            {"type": "nyhead", "nyhead_file": "absent/sa_nyhead.mat"},
-            ["forward.head_model.nyhead_file", "absent/sa_nyhead.mat", "parralab.org"],
-        ),
-        ({"montage": "polar"}, ["column_position", "polar", "[x, y, z]"]),
-    ],
-)
+BAD_HEAD_MODELS = [
+    ({"montage": "standard_1030"}, ["forward.head_model", "standard_1030", "standard_1005"]),
+    ({"electrodes": ["Cz", "Xz"]}, ["forward.head_model.electrodes", "'Xz'", "allowed"]),
+    ({"column_position": "Qq"}, ["forward.head_model.column_position", "'Qq'", "allowed"]),
+    ({"column_axis": "oblique"}, ["forward.head_model.column_axis", "radial, tangential"]),
+    ({"column_position": [0.0, 0.0, 95000.0]}, ["column_position", "outside the brain"]),
+    ({"type": "lead_field"}, ["forward.head_model.lead_field_file", "required"]),
+    (
+        {"type": "lead_field", "lead_field_file": "absent/head-fwd.fif"},
+        ["forward.head_model.lead_field_file", "absent/head-fwd.fif", "does not exist"],
+    ),
+    (
+        {"type": "nyhead", "nyhead_file": "absent/sa_nyhead.mat"},
+        ["forward.head_model.nyhead_file", "absent/sa_nyhead.mat", "parralab.org"],
+    ),
+    ({"montage": "polar"}, ["column_position", "polar", "[x, y, z]"]),
+]
+
+
+@pytest.mark.parametrize("changes, words", BAD_HEAD_MODELS)
 def test_bad_head_model_is_refused_before_anything_runs(tiny_config, changes, words):
     tiny_config["forward"]["head_model"].update(changes)
     with pytest.raises(ConfigError) as excinfo:
         resolve_config(tiny_config)
     for word in words:
         assert word in str(excinfo.value), (word, str(excinfo.value))
+
+
+@pytest.mark.parametrize("changes, words", BAD_HEAD_MODELS)
+def test_the_forward_checks_of_signals_and_formats_name_the_bad_head_model(
+    tiny_config, changes, words
+):
+    """lfpflow.signals.checks (no file reader) then lfpflow.formats.checks (MNE, h5py)."""
+    from lfpflow.formats.checks import check_eeg_export
+    from lfpflow.signals.checks import check_forward
+
+    assert check_forward(tiny_config) + check_eeg_export(tiny_config) == []
+    tiny_config["forward"]["head_model"].update(changes)
+    message = "\n".join(check_forward(tiny_config) + check_eeg_export(tiny_config))
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_the_head_model_code_applies_the_checks_rules(default_config):
+    """Column outside the brain, unknown axis, MEG without spheres: the checks' messages."""
+    from lfpflow.signals import checks
+
+    head = default_config["forward"]["head_model"]
+    outside = dict(head, column_position=[0.0, 0.0, 95000.0])
+    with pytest.raises(ValueError) as excinfo:
+        heads.head_geometry(outside)
+    assert str(excinfo.value) == checks.column_problems(outside)[0]
+    oblique = dict(head, column_axis="oblique")
+    with pytest.raises(ValueError) as excinfo:
+        heads.head_geometry(oblique)
+    assert str(excinfo.value) == checks.column_problems(oblique)[0]
+    polar = dict(head, montage="polar")
+    with pytest.raises(ValueError) as excinfo:
+        heads.head_geometry(polar)
+    assert str(excinfo.value) == checks.polar_position_problem(polar)
+    geometry = heads.head_geometry(head)
+    nyhead = dataclasses.replace(geometry, model="nyhead")
+    with pytest.raises(ValueError) as excinfo:
+        head_models.meg_sensors(nyhead, default_config["forward"]["meg"])
+    assert str(excinfo.value) == checks.meg_head_problem("nyhead")
+
+
+def test_the_eeg_file_names_come_from_one_place():
+    from lfpflow.formats.eeg_files import eeg_file_pattern, eeg_paths, run_stem
+
+    assert run_stem("sweep/a-1f2e") == "a-1f2e"
+    assert eeg_paths("sweep/a-1f2e", ["edf", "brainvision"]) == [
+        "results/sweep/a-1f2e/eeg/a-1f2e_raw.fif",
+        "results/sweep/a-1f2e/eeg/a-1f2e.edf",
+        "results/sweep/a-1f2e/eeg/a-1f2e.vhdr",
+    ]
+    assert eeg_file_pattern(".edf") == "results/{run}/eeg/{stem}.edf"
+    assert mne_eeg.EXPORT_FORMATS == {".edf": ("edf", "edfio"), ".vhdr": ("brainvision", "pybv")}
 
 
 def test_meg_needs_the_spherical_head(tiny_config, tmp_path):
@@ -256,7 +309,12 @@ def test_topomap_figure_draws_eeg_and_meg_maps(run_files, tiny_config):
     signals, _, _ = run_files(meg=True, column_position="C3", column_axis="tangential")
     analysis = tiny_config["analysis"]
     figure = topomap_figure(
-        signals, dt_ms=DT, t_start_ms=100.0, nperseg=256, fmax_Hz=analysis["psd_fmax_Hz"]
+        signals,
+        mne_eeg.raw_from_signals(signals).info,
+        dt_ms=DT,
+        t_start_ms=100.0,
+        nperseg=256,
+        fmax_Hz=analysis["psd_fmax_Hz"],
     )
     titles = [axis.get_title() for axis in figure.axes if axis.get_title()]
     assert len(titles) == 4 and titles[0].startswith("EEG at t =") and "MEG PSD" in titles[3]

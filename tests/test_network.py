@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lfpflow.config import stage_config
-from lfpflow.pointneuron.network import nest_seed, simulate_network
+from lfpflow.pointneuron.network import _time_sender_order, nest_seed, simulate_network
 from lfpflow.signals.spikes import read_spikes, write_spikes
 
 pytestmark = pytest.mark.slow
@@ -93,6 +93,27 @@ def test_spikes_file_round_trip(tmp_path, small_config):
     for name in spikes.times_ms:
         np.testing.assert_array_equal(back.times_ms[name], spikes.times_ms[name])
         np.testing.assert_array_equal(back.senders[name], spikes.senders[name])
+
+
+@pytest.mark.parametrize("dt_ms", [0.0625, 0.1])
+def test_time_sender_order_is_lexsort_s_order(dt_ms):
+    """The one-key sort of the spikes equals np.lexsort by (time, sender), on the
+    grid (dt a power of two) and off it (the lexsort fallback)."""
+    rng = np.random.default_rng(3)
+    size = 1000
+    times = np.round(rng.uniform(0.0, 500.0, 20_000) / dt_ms) * dt_ms
+    times[:50] = times[50:100]  # equal times ...
+    senders = rng.integers(0, size, times.size)
+    senders[:10] = senders[50:60]  # ... and equal (time, sender) pairs
+    order = _time_sender_order(times, senders, size, dt_ms)
+    expected = np.lexsort((senders, times))
+    np.testing.assert_array_equal(times[order], times[expected])
+    np.testing.assert_array_equal(senders[order], senders[expected])
+    off_grid = times + 1e-3
+    np.testing.assert_array_equal(
+        _time_sender_order(off_grid, senders, size, dt_ms), np.lexsort((senders, off_grid))
+    )
+    assert _time_sender_order(np.empty(0), np.empty(0, dtype=np.int64), size, dt_ms).size == 0
 
 
 def test_nest_seed_is_in_range_and_spreads_neighbours():

@@ -20,14 +20,17 @@ from nwbinspector import Importance, inspect_nwbfile
 from pynwb import NWBHDF5IO
 
 from lfpflow import io
-from lfpflow.config import load_config, stage_config
+from lfpflow.config import stage_config
 from lfpflow.formats import nwb_path
-from lfpflow.formats.nwb import NWB_UNITS, export_nwb, nwb_unit
-from lfpflow.signals.forward import (
+from lfpflow.formats.heads import (
     eeg_transformation_matrix,
     meg_transformation_matrix,
-    write_signals,
+    sensor_maps,
 )
+from lfpflow.formats.nwb import NWB_UNITS, export_nwb, nwb_unit
+from lfpflow.pointneuron.catalogue import get_model
+from lfpflow.resolve import load_config
+from lfpflow.signals.forward import write_signals
 from lfpflow.signals.spikes import NetworkSpikes, read_spikes, write_spikes
 
 #: signals.h5 name -> (path in the NWB file, NWB unit, conversion).
@@ -81,6 +84,12 @@ def synthetic_signals(config: dict, rng: np.random.Generator) -> dict:
     }
 
 
+def nest_models(config: dict) -> dict[str, str]:
+    """Catalogue name -> NEST model of the models used, as workflow/scripts/nwb.py passes."""
+    models = {population["model"] for population in config["network"]["populations"].values()}
+    return {model: get_model(model).nest_model for model in sorted(models)}
+
+
 def write_inputs(folder: Path, config: dict, seed: int = 0) -> tuple[Path, Path]:
     """spikes.h5 and signals.h5 of a synthetic tiny run, written by lfpflow's writers."""
     rng = np.random.default_rng(seed)
@@ -88,7 +97,12 @@ def write_inputs(folder: Path, config: dict, seed: int = 0) -> tuple[Path, Path]
     spikes_path, signals_path = folder / "spikes.h5", folder / "signals.h5"
     write_spikes(spikes_path, synthetic_spikes(config, rng), config=config)
     z_um = np.asarray(config["kernels"]["probes"]["lfp"]["z_um"], dtype=float)
-    write_signals(signals_path, synthetic_signals(config, rng), config=config, z_um=z_um)
+    forward = config["forward"]
+    # MEG is in the synthetic signals, so its sensors are described too
+    sensors = sensor_maps(forward["head_model"], dict(forward["meg"], enabled=True))
+    write_signals(
+        signals_path, synthetic_signals(config, rng), config=config, z_um=z_um, sensors=sensors
+    )
     return spikes_path, signals_path
 
 
@@ -104,7 +118,12 @@ def exported(tmp_path_factory, export_config) -> dict:
     spikes_path, signals_path = write_inputs(folder, export_config)
     path = folder / "tiny.nwb"
     written = export_nwb(
-        path, spikes_path=spikes_path, signals_path=signals_path, config=export_config, run="tiny"
+        path,
+        spikes_path=spikes_path,
+        signals_path=signals_path,
+        config=export_config,
+        run="tiny",
+        nest_models=nest_models(export_config),
     )
     return {
         "path": path,
@@ -249,6 +268,7 @@ def test_same_run_exports_byte_identical_files(tmp_path, exported, monkeypatch):
             signals_path=exported["signals"],
             config=exported["config"],
             run="tiny",
+            nest_models=nest_models(exported["config"]),
         )
         contents.append(path.read_bytes())
     assert contents[0] == contents[1]
@@ -264,6 +284,7 @@ def test_another_run_gets_another_identifier(tmp_path, exported):
             signals_path=exported["signals"],
             config=exported["config"],
             run=run,
+            nest_models=nest_models(exported["config"]),
         )
         identifiers.append(written["identifier"])
     assert identifiers[0] == exported["written"]["identifier"]
@@ -283,6 +304,59 @@ def test_failed_export_leaves_neither_file_nor_temporary(tmp_path, exported):
             signals_path=exported["signals"],
             config=config,
             run="tiny",
+            nest_models=nest_models(config),
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def model_description(path: Path) -> str:
+    with h5py.File(path, "r") as h5:
+        return str(h5["units/model"].attrs["description"])
+
+
+def test_model_column_names_the_nest_model_given_by_the_caller(exported):
+    names = ", ".join(f"{m}: NEST {n}" for m, n in nest_models(exported["config"]).items())
+    assert model_description(exported["path"]) == (
+        f"point-neuron model, lfpflow catalogue name ({names})"
+    )
+
+
+def test_nest_models_come_from_spikes_h5_when_not_given(tmp_path, exported):
+    config = exported["config"]
+    spikes_path = tmp_path / "spikes.h5"
+    spikes_path.write_bytes(exported["spikes"].read_bytes())
+    with h5py.File(spikes_path, "r+") as h5:
+        for name, population in config["network"]["populations"].items():
+            h5[name].attrs["nest_model"] = f"nest_{population['model']}"
+    path = tmp_path / "tiny.nwb"
+    export_nwb(
+        path, spikes_path=spikes_path, signals_path=exported["signals"], config=config, run="tiny"
+    )
+    models = sorted(
+        {population["model"] for population in config["network"]["populations"].values()}
+    )
+    names = ", ".join(f"{model}: NEST nest_{model}" for model in models)
+    assert model_description(path) == f"point-neuron model, lfpflow catalogue name ({names})"
+
+
+def test_export_without_nest_models_anywhere_fails_and_leaves_no_file(tmp_path, exported):
+    path = tmp_path / "tiny.nwb"
+    with pytest.raises(ValueError, match="does not name the NEST model of population"):
+        export_nwb(
+            path,
+            spikes_path=exported["spikes"],
+            signals_path=exported["signals"],
+            config=exported["config"],
+            run="tiny",
+        )
+    with pytest.raises(ValueError, match="nest_models names no NEST model for lif"):
+        export_nwb(
+            path,
+            spikes_path=exported["spikes"],
+            signals_path=exported["signals"],
+            config=exported["config"],
+            run="tiny",
+            nest_models={"hh": "hh_psc_alpha"},
         )
     assert list(tmp_path.iterdir()) == []
 

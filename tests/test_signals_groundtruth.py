@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from lfpflow import io
-from lfpflow.config import load_yaml, resolve_config, stage_config
+from lfpflow.config import load_yaml, stage_config
+from lfpflow.formats.heads import sensor_maps
+from lfpflow.resolve import resolve_config
 from lfpflow.signals import groundtruth
 from lfpflow.signals.kernel_files import write_kernel
 from lfpflow.signals.spikes import NetworkSpikes, write_spikes
@@ -77,6 +79,7 @@ def test_predict_groundtruth_convolves_the_spikes_and_records_the_network(tmp_pa
         truth_path=tmp_path / "truth.h5",
         kernel_paths=paths,
         output_path=tmp_path / "predicted.h5",
+        sensors=sensor_maps(config["forward"]["head_model"], config["forward"]["meg"]),
     )
     # after the 10 ms transient: 3 E spikes / 4 cells / 0.03 s, 1 I spike / 2 cells / 0.03 s
     assert summary["measured_rates_Hz"] == pytest.approx({"E": 25.0, "I": 50 / 3})

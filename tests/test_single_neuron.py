@@ -15,16 +15,18 @@ import numpy as np
 import pytest
 
 from lfpflow import io
-from lfpflow.config import ConfigError, resolve_config
+from lfpflow.config import ConfigError
+from lfpflow.pointneuron import rheobase as rb
 from lfpflow.pointneuron import single_neuron as sn
 from lfpflow.pointneuron.catalogue import get_model
 from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
+from lfpflow.resolve import resolve_config
 
 REPO = Path(__file__).resolve().parents[1]
 DT = 0.0625  # ms, the project's default resolution (2^-4)
 
 #: A characterisation small enough for a test: 9 DC steps, 3 x 5 noise settings
-#: (a ``neurons`` overlay, resolved with :func:`lfpflow.config.resolve_config`).
+#: (a ``neurons`` overlay, resolved with :func:`lfpflow.resolve.resolve_config`).
 SMALL = {
     "n_vp": 1,
     "onset_ms": 50.0,
@@ -67,21 +69,21 @@ def test_lif_dc_rate_is_the_analytic_rate_and_zero_below_rheobase():
     params = model.resolved_params({})
     overlay = {"neurons": {"n_vp": 1, "onset_ms": 20.0, "duration_ms": 700.0}}
     cfg = resolve_config(overlay)["neurons"]
-    kernel = sn._Kernel(model, cfg, None)
+    kernel = rb.ModelKernel(model, cfg, None)
     C, tau, E_L = params["C_m"], params["tau_m"], params["E_L"]
     V_th, V_reset, t_ref = params["V_th"], params["V_reset"], params["t_ref"]
     rheobase = C * (V_th - E_L) / tau  # 375 pA: V_inf = V_th
     below = [0.0, 100.0, 300.0, 0.99 * rheobase]
     above = [1.005 * rheobase, 1.02 * rheobase, 400.0, 450.0, 600.0, 800.0, 1000.0]
-    trains = sn.dc_spike_trains(kernel, params, below + above, cfg)
-    window = sn._window(cfg)
+    trains = rb.dc_spike_trains(kernel, params, below + above, cfg)
+    window = rb.analysis_window(cfg)
     for train in trains[: len(below)]:
         assert train.size == 0
     for amplitude, train in zip(above, trains[len(below) :], strict=True):
         v_inf = E_L + amplitude * tau / C
         t_up = tau * math.log((v_inf - V_reset) / (v_inf - V_th))
         analytic = 1000.0 / (t_ref + t_up)
-        rate = sn.steady_rate_Hz(train, window)
+        rate = rb.steady_rate_Hz(train, window)
         assert rate == pytest.approx(analytic, rel=0.02), amplitude
         # NEST's grid convention, exactly: the spike is the first step at
         # which V >= V_th, so the time to threshold is rounded up to the grid.

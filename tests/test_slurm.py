@@ -1,6 +1,6 @@
 """profiles/slurm end to end on a real single-node SLURM (tests/slurm_cluster.py).
 
-As root on Debian with the SLURM packages (CI: ./install.sh installs them), the
+As root on Debian with SLURM unpacked by ./install.sh (CI: it runs as root), the
 module brings up munged + slurmctld + slurmd on localhost, runs config/tiny.yaml
 through ``--workflow-profile profiles/slurm`` in one copy of the project and with
 ``--cores 2`` in another, and checks that every job went through sbatch and that
@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -278,6 +279,41 @@ def test_profile_resources_without_a_cluster(tmp_path):
         assert values["slurm_account"] == "proj_123" and values["slurm_partition"] == "compute"
     assert resources["network"]["mem_mb"] == "3200" and resources["network"]["runtime"] == "30"
     assert resources["kernel"]["mem_mb"] == "500" and resources["kernel"]["runtime"] == "10"
+
+
+#: a slurm.conf whose controller is not running (nothing listens on its port)
+DEAD_CONTROLLER_CONF = """ClusterName=nobody
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort={port}
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=1
+PartitionName=debug Nodes=localhost Default=YES
+"""
+#: seconds `import snakemake_executor_plugin_slurm` may take; its probe of an
+#: unreachable controller (scontrol show config) alone takes 9 s
+PLUGIN_IMPORT_LIMIT_S = 6
+
+
+def test_snakemake_does_not_ask_a_controller_it_does_not_use(tmp_path):
+    """Snakemake imports the plugin on every call: no SLURM command on PATH, no probe.
+
+    With a slurm.conf whose controller is down (SLURM_CONF), the plugin's import
+    would wait 9 s for `scontrol show config` if `sinfo` were on the PATH.
+    """
+    if not (slurm_cluster.PREFIX / "bin" / "sinfo").exists():
+        pytest.skip(f"no SLURM unpacked under {slurm_cluster.PREFIX} (./install.sh as root)")
+    if importlib.util.find_spec(slurm_cluster.PLUGIN) is None:
+        pytest.skip("snakemake-executor-plugin-slurm is not installed: pip install -e '.[slurm]'")
+    assert shutil.which("sinfo") is None, (
+        f"{shutil.which('sinfo')}: SLURM's commands are on the PATH, so every snakemake "
+        "call asks SLURM's controller for its configuration (docs/cluster.md)"
+    )
+    conf = tmp_path / "slurm.conf"
+    conf.write_text(DEAD_CONTROLLER_CONF.format(port=slurm_cluster._free_port()))
+    env = dict(os.environ, SLURM_CONF=str(conf))
+    command = [sys.executable, "-c", f"import {slurm_cluster.PLUGIN}"]
+    result, elapsed = _run(command, tmp_path, env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert elapsed < PLUGIN_IMPORT_LIMIT_S, f"importing the plugin took {elapsed:.1f} s"
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import yaml
 
-from lfpflow.config import ConfigError, resolve_config, stage_config
+from lfpflow.config import ConfigError, stage_config
+from lfpflow.config.scopes import kernel_hash
 from lfpflow.figures.signals import sweep_figure
+from lfpflow.resolve import resolve_config
 from lfpflow.signals.analysis import power_spectrum, spectral_summary
 from lfpflow.sweep import (
     format_value,
-    kernel_hash,
     parameter_names,
     point_label,
     summary_row,

@@ -46,15 +46,15 @@ def test_every_schema_key_has_description_default_and_closed_objects(schema):
     walk(schema, "v1")
 
 
-def test_resolve_config_fills_partial_sections(schema):
-    defaults = experiments.resolve_config({})
-    resolved = experiments.resolve_config({"simple_complex": {"alpha": 0.3}})
+def test_complete_v1_section_fills_partial_sections(schema):
+    defaults = experiments.complete_v1_section({})
+    resolved = experiments.complete_v1_section({"simple_complex": {"alpha": 0.3}})
     section, default_section = resolved["simple_complex"], defaults["simple_complex"]
     assert section["alpha"] == 0.3
     assert section["lambdas"] == default_section["lambdas"]
     assert section["modulation_map"] == default_section["modulation_map"]
     assert resolved["relaxation"] == defaults["relaxation"]
-    assert experiments.resolve_config(None) == defaults
+    assert experiments.complete_v1_section(None) == defaults
     # the defaults are those written in the schema
     relaxation = schema["properties"]["relaxation"]["properties"]
     assert defaults["relaxation"]["rate"] == relaxation["rate"]["default"] == 0.1
@@ -62,20 +62,20 @@ def test_resolve_config_fills_partial_sections(schema):
     assert set(defaults) == set(schema["properties"])
 
 
-def test_resolve_config_returns_a_new_object():
+def test_complete_v1_section_returns_a_new_object():
     config = {"perturbations": {"noise_levels": [0.0, 2.0]}}
-    resolved = experiments.resolve_config(config)
+    resolved = experiments.complete_v1_section(config)
     resolved["perturbations"]["noise_levels"].append(4.0)
     resolved["relaxation"]["steps"] = 3
     assert config == {"perturbations": {"noise_levels": [0.0, 2.0]}}
-    again = experiments.resolve_config(config)
+    again = experiments.complete_v1_section(config)
     assert again["perturbations"]["noise_levels"] == [0.0, 2.0]
     assert again["relaxation"]["steps"] == 21
 
 
 def test_numbers_take_the_type_of_the_schema():
     """``10`` where the schema wants a number is 10.0; ``100.0`` for an integer is 100."""
-    resolved = experiments.resolve_config(
+    resolved = experiments.complete_v1_section(
         {
             "simple_complex": {"lambdas": [0, 10], "alpha": 1},
             "perturbations": {"repetitions": 3.0, "shared_draws": False},
@@ -89,8 +89,8 @@ def test_numbers_take_the_type_of_the_schema():
     assert resolved["perturbations"]["shared_draws"] is False
     setting = resolved["contrast"]["settings"][0]
     assert type(setting["lambda"]) is float and type(setting["rate_exponent"]) is float
-    assert experiments.resolve_config({"simple_complex": {"lambdas": [0, 10]}}) == (
-        experiments.resolve_config({"simple_complex": {"lambdas": [0.0, 10.0]}})
+    assert experiments.complete_v1_section({"simple_complex": {"lambdas": [0, 10]}}) == (
+        experiments.complete_v1_section({"simple_complex": {"lambdas": [0.0, 10.0]}})
     )
 
 
@@ -124,7 +124,7 @@ def test_numbers_take_the_type_of_the_schema():
 )
 def test_bad_values_raise_value_error_naming_the_key(config, key):
     with pytest.raises(ValueError, match=re.escape(f"'{key}'")):
-        experiments.resolve_config(config)
+        experiments.complete_v1_section(config)
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,25 @@ def test_bad_values_raise_value_error_naming_the_key(config, key):
 )
 def test_cross_field_checks_name_the_key(modulation_map, key):
     with pytest.raises(ConfigError, match=re.escape(f"'{key}'")):
-        experiments.resolve_config({"simple_complex": {"modulation_map": modulation_map}})
+        experiments.complete_v1_section({"simple_complex": {"modulation_map": modulation_map}})
+
+
+def test_check_v1_messages_word_for_word():
+    """lfpflow.v1.checks.check_v1 on a resolved section: no problem at the defaults,
+    one message per offending key otherwise (the wording is the interface)."""
+    from lfpflow.config.schema import resolve_section
+    from lfpflow.v1.checks import check_v1
+
+    resolved = resolve_section("v1", {})
+    assert check_v1({"v1": resolved}) == []
+    resolved["grid_phase_range_deg"] = [0, 5]
+    resolved["simple_complex"]["modulation_map"].update(alpha_min=0.1, alpha_max=0.1)
+    assert check_v1({"v1": resolved}) == [
+        "config key 'v1.grid_phase_range_deg': must increase by at least grid_step_deg "
+        "(10.0), got [0, 5]",
+        "config key 'v1.simple_complex.modulation_map.alpha_max': must exceed alpha_min "
+        "(0.1 <= 0.1)",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -151,7 +169,7 @@ def test_cross_field_checks_name_the_key(modulation_map, key):
 )
 def test_unknown_keys_are_rejected(config, key):
     with pytest.raises(ConfigError, match=re.escape(f"unknown config key '{key}'")):
-        experiments.resolve_config(config)
+        experiments.complete_v1_section(config)
 
 
 # --- experimental data --------------------------------------------------------------
@@ -165,7 +183,7 @@ def test_unknown_keys_are_rejected(config, key):
     ],
 )
 def test_default_data_files_are_package_data(section, columns, rows):
-    name = experiments.resolve_config({})[section]["data_file"]
+    name = experiments.complete_v1_section({})[section]["data_file"]
     assert "/" not in name and name in data.packaged_files()
     table = experiments.read_data(name)
     assert set(table) == set(columns)

@@ -221,7 +221,7 @@ def test_unknown_experiment_and_figure_raise():
 
 def test_exact_and_binned_numerics_agree(reduced_run, tmp_path):
     config = dict(reduced_run["config"], numerics={"dendritic_sum": "exact"})
-    exact = experiments.simple_complex(experiments.resolve_config(config))
+    exact = experiments.simple_complex(experiments.complete_v1_section(config))
     binned = io.read_h5(reduced_run["outputs"]["simple_complex"])
     scale = np.abs(exact["responses"].data).max()
     assert_allclose(binned["responses"], exact["responses"].data, rtol=0, atol=2e-6 * scale)
@@ -229,7 +229,7 @@ def test_exact_and_binned_numerics_agree(reduced_run, tmp_path):
 
 def test_converged_protocol_reports_iterations(reduced_run):
     config = dict(reduced_run["config"], relaxation={"protocol": "converged"})
-    content = experiments.simple_complex(experiments.resolve_config(config))
+    content = experiments.simple_complex(experiments.complete_v1_section(config))
     iterations = content["iterations"].data
     assert iterations.max() > 21 and iterations.max() < 100_000
 

@@ -396,7 +396,7 @@ def test_active_set_gives_the_same_fixed_points(spec, gabors, monkeypatch, fract
         return out
 
     default = run()
-    monkeypatch.setattr(model, "_ACTIVE_SET_FRACTION", fraction)  # 0: never, 2: always
+    monkeypatch.setattr(model.relaxation, "_ACTIVE_SET_FRACTION", fraction)  # 0: never, 2: always
     other = run()
     for a, b in zip(default, other, strict=True):
         assert a.converged.all() and b.converged.all()

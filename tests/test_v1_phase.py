@@ -33,7 +33,7 @@ SMALL: dict[str, Any] = {
 
 
 def _setup(config: dict[str, Any]) -> experiments.Setup:
-    return experiments.Setup(experiments.resolve_config(config))
+    return experiments.Setup(experiments.complete_v1_section(config))
 
 
 def test_default_phase_grid_is_the_published_half_cycle():
@@ -88,17 +88,17 @@ def test_configured_phase_range_sets_both_grids():
 )
 def test_bad_phase_ranges_are_rejected_naming_the_key(phase_range, message):
     with pytest.raises(ConfigError, match=r"'v1\.grid_phase_range_deg(\[0\])?': .*" + message):
-        experiments.resolve_config({"grid_phase_range_deg": phase_range})
+        experiments.complete_v1_section({"grid_phase_range_deg": phase_range})
 
 
 def test_a_whole_cycle_is_a_valid_range():
-    resolved = experiments.resolve_config({"grid_phase_range_deg": [-180, 180]})
+    resolved = experiments.complete_v1_section({"grid_phase_range_deg": [-180, 180]})
     assert resolved["grid_phase_range_deg"] == [-180.0, 180.0]
 
 
 @pytest.fixture(scope="module")
 def small_run() -> dict[str, Any]:
-    return experiments.simple_complex(experiments.resolve_config(SMALL))
+    return experiments.simple_complex(experiments.complete_v1_section(SMALL))
 
 
 def test_simple_complex_reports_the_modulation_over_both_ranges(small_run):

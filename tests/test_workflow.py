@@ -21,8 +21,8 @@ import pytest
 import yaml
 
 from lfpflow import io
-from lfpflow.config import load_config
-from lfpflow.config import resolve_config as load_config_from
+from lfpflow.resolve import load_config
+from lfpflow.resolve import resolve_config as load_config_from
 
 pytestmark = pytest.mark.slow
 

@@ -35,7 +35,8 @@ def _inspect(path: str) -> int:
 
 
 def _validate(paths: Sequence[str]) -> int:
-    from lfpflow.config import ConfigError, load_config
+    from lfpflow.config import ConfigError
+    from lfpflow.resolve import load_config
 
     try:
         resolved = load_config(*paths)

@@ -10,9 +10,9 @@ digits of the SHA-256 of the point's scientific configuration, so that a
 changed base configuration never reuses a stale folder.
 
 Kernels depend on fewer parameters than a run (``lfpflow.config.STAGE_SCOPES``)
-and are stored once per kernel configuration, under
-``results/kernels/<kernel hash>/`` (:func:`kernel_hash`): a sweep over the drive
-or the seed computes them once for all points.
+and are stored once per kernel configuration, under ``results/kernels/<kernel
+hash>/`` (:func:`lfpflow.config.scopes.kernel_hash`): a sweep over the drive or
+the seed computes them once for all points.
 
 Keys are dotted paths into the configuration; list items are addressed by
 their index (``network.connections.0.weight_pA``). Only the scientific
@@ -35,9 +35,10 @@ from typing import Any
 
 import yaml
 
-from lfpflow.config import ConfigError, overlay_of, stage_config
-from lfpflow.config.scopes import RUN_SECTIONS
-from lfpflow.io import atomic_path, config_sha256
+from lfpflow.config import ConfigError, overlay_of
+from lfpflow.config.keys import lookup, set_value
+from lfpflow.config.scopes import RUN_SECTIONS, point_hash
+from lfpflow.io import atomic_path
 
 #: Top-level sections whose keys may be swept: those of one run.
 SWEEPABLE_SECTIONS = RUN_SECTIONS
@@ -48,9 +49,6 @@ FIXED_KEYS = ("kernels.probes", "forward.meg.enabled")
 
 #: Characters kept in a folder label; the rest become ``_``.
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9.+-]")
-
-#: Length of the hash in folder names (hex digits).
-SHORT_HASH = 8
 
 
 @dataclass(frozen=True)
@@ -73,44 +71,6 @@ class SweepPoint:
     label: str
     parameters: dict[str, Any]
     config: dict[str, Any] = field(repr=False)
-
-
-def _split(key: str) -> list[str | int]:
-    return [int(part) if part.isdigit() else part for part in key.split(".")]
-
-
-def _lookup(config: Any, key: str) -> Any:
-    """The value at dotted ``key``; ConfigError if any part does not exist."""
-    node = config
-    walked: list[str] = []
-    for part in _split(key):
-        walked.append(str(part))
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            if isinstance(node, Mapping):
-                allowed = ", ".join(str(name) for name in node)
-            elif isinstance(node, list):
-                allowed = f"an index 0..{len(node) - 1}"
-            else:
-                allowed = "nothing (it is a value, not a section)"
-            raise ConfigError(
-                f"sweep.{key}: '{'.'.join(walked)}' is not in the configuration; "
-                f"allowed there: {allowed}"
-            )
-    return node
-
-
-def set_value(config: dict[str, Any], key: str, value: Any) -> None:
-    """Set dotted ``key`` of ``config`` in place (the key must exist)."""
-    _lookup(config, key)
-    *parents, last = _split(key)
-    node: Any = config
-    for part in parents:
-        node = node[part]
-    node[last] = copy.deepcopy(value)
 
 
 def check_sweep(config: Mapping[str, Any]) -> list[str]:
@@ -136,9 +96,9 @@ def check_sweep(config: Mapping[str, Any]) -> list[str]:
             )
             continue
         try:
-            _lookup(config, key)
+            lookup(config, key)
         except ConfigError as error:
-            problems.append(str(error))
+            problems.append(f"sweep.{error}")
             continue
         if len({_canonical(value) for value in values}) != len(values):
             problems.append(f"sweep.{key}: values repeat: {values}")
@@ -205,20 +165,6 @@ def point_label(parameters: Mapping[str, Any]) -> str:
     return "_".join(f"{names[key]}-{format_value(value)}" for key, value in parameters.items())
 
 
-def kernel_hash(config: Mapping[str, Any]) -> str:
-    """Short hash of exactly what the kernels depend on (the ``kernels`` stage).
-
-    Two configurations with the same kernel hash share
-    ``results/kernels/<hash>/``.
-    """
-    return config_sha256(stage_config(config, "kernels"))[:12]
-
-
-def point_hash(config: Mapping[str, Any]) -> str:
-    """Short hash of a point's scientific configuration (the ``analysis`` stage)."""
-    return config_sha256(stage_config(config, "analysis"))[:SHORT_HASH]
-
-
 def sweep_points(config: Mapping[str, Any], resolve: Any) -> list[SweepPoint]:
     """Every point of the sweep declared in ``config``.
 
@@ -227,7 +173,7 @@ def sweep_points(config: Mapping[str, Any], resolve: Any) -> list[SweepPoint]:
     config : Mapping
         Resolved configuration with a non-empty ``sweep`` section.
     resolve : callable
-        ``resolve(config) -> resolved config`` (``lfpflow.config.resolve_config``
+        ``resolve(config) -> resolved config`` (``lfpflow.resolve.resolve_config``
         with the schema folder); applied to every point, so that a value that is
         invalid at one point is reported, with the point, before anything runs.
 
@@ -245,7 +191,7 @@ def sweep_points(config: Mapping[str, Any], resolve: Any) -> list[SweepPoint]:
     if problems:
         raise ConfigError("invalid sweep:\n  " + "\n  ".join(problems))
     sweep = {
-        key: [_typed(value, _lookup(config, key)) for value in values]
+        key: [_typed(value, lookup(config, key)) for value in values]
         for key, values in config["sweep"].items()
     }
     base = {key: copy.deepcopy(value) for key, value in config.items() if key != "sweep"}

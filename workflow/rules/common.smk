@@ -1,7 +1,7 @@
 # Configuration: config/config.yaml, any --configfile merged over it (Snakemake
 # merges mappings key by key and replaces lists), --config KEY=VALUE on top; the
 # result is an overlay over the schema's defaults (src/lfpflow/config/schemas/),
-# resolved and checked by lfpflow.config.resolve_config before any rule runs.
+# resolved and checked by lfpflow.resolve.resolve_runs before any rule runs.
 #
 # Runs: without a `sweep`, one run in results/<run_name>/; with one, a run per
 # point in results/<run_name>/<label>-<hash>/ (lfpflow.sweep). Run-level rules
@@ -13,9 +13,13 @@
 import re
 import sys
 
-from lfpflow.config import ConfigError, kernel_pathways, resolve_config, stage_config
+from lfpflow.config import ConfigError, kernel_pathways, stage_config
+from lfpflow.config.scopes import kernel_hash
+from lfpflow.formats.eeg_files import eeg_paths, run_stem
+from lfpflow.multicompartment.morphology import workflow_morphology_dir
 from lfpflow.pointneuron.catalogue import uses_nestml
-from lfpflow.sweep import kernel_hash, sweep_points
+from lfpflow.pointneuron.nestml_build import NESTML_BUILD_DIR
+from lfpflow.resolve import resolve_runs
 
 
 
@@ -23,12 +27,8 @@ configfile: "config/config.yaml"
 
 
 try:
-    _resolved = resolve_config(config)
-    SWEEP_POINTS = (
-        sweep_points(_resolved, resolve_config)
-        if _resolved["sweep"]
-        else []
-    )
+    # the sweep's points are resolved once, with the configuration
+    _resolved, SWEEP_POINTS = resolve_runs(config)
 except ConfigError as error:
     sys.exit(f"lfpflow: {error}")
 config.clear()
@@ -50,6 +50,12 @@ RUN_KERNELS = {run: kernel_hash(run_config) for run, run_config in RUNS.items()}
 KERNEL_CONFIGS = {RUN_KERNELS[run]: run_config for run, run_config in RUNS.items()}
 SWEEP_TABLE = f"results/sweeps/{config['run_name']}/summary.csv"
 SWEEP_FIGURE = f"results/sweeps/{config['run_name']}/summary.png"
+
+
+# The morphology folder of every rule (kernels, ground truth), decided by the
+# function the configuration checks use (lfpflow.multicompartment.morphology.
+# morphology_dir: $LFPFLOW_MORPHOLOGY_DIR, else morphologies/).
+MORPHOLOGY_DIR = workflow_morphology_dir()
 
 
 wildcard_constraints:
@@ -86,10 +92,14 @@ def kernel_stage_config(wildcards):
     return stage_config(KERNEL_CONFIGS[wildcards.khash], "kernels")
 
 
+def nestml_inputs(config):
+    """Our compiled NESTML models (Izhikevich 2007), if a population of `config` uses one."""
+    models = [p["model"] for p in config["populations"].values()]
+    return [NESTML_BUILD_DIR] if uses_nestml(models) else []
+
+
 def run_needs_nestml(wildcards):
-    # our NESTML models (Izhikevich 2007) are compiled into build/nestml first
-    populations = RUNS[wildcards.run]["populations"].values()
-    return ["build/nestml"] if uses_nestml([p["model"] for p in populations]) else []
+    return nestml_inputs(RUNS[wildcards.run])
 
 
 def head_model_files(wildcards):
@@ -99,32 +109,17 @@ def head_model_files(wildcards):
     return [files[head["type"]]] if head["type"] in files else []
 
 
-# EEG file names (workflow/rules/eeg.smk)
-#: forward.eeg_export.formats -> the files each format writes (first: the rule's target).
-EEG_EXPORT_SUFFIXES = {"edf": [".edf"], "brainvision": [".vhdr", ".vmrk", ".eeg"]}
-
-
-def eeg_stem(run):
-    return run.rsplit("/", 1)[-1]
-
-
+# EEG file names (workflow/rules/eeg.smk): lfpflow.formats.eeg_files names them
 def eeg_targets(run):
     """The EEG files and the topomap figure of a run."""
-    folder = f"results/{run}/eeg/{eeg_stem(run)}"
-    return [
-        f"{folder}_raw.fif",
-        f"results/{run}/figures/eeg_topomap.png",
-        *(
-            f"{folder}{EEG_EXPORT_SUFFIXES[fmt][0]}"
-            for fmt in RUNS[run]["forward"]["eeg_export"]["formats"]
-        ),
-    ]
+    formats = RUNS[run]["forward"]["eeg_export"]["formats"]
+    return [*eeg_paths(run, formats), f"results/{run}/figures/eeg_topomap.png"]
 
 
 def eeg_signals(wildcards):
     # {stem} must be the last part of {run}: no second name for the same file
-    if wildcards.stem != eeg_stem(wildcards.run):
+    if wildcards.stem != run_stem(wildcards.run):
         raise ValueError(
-            f"the EEG files of run {wildcards.run} are named {eeg_stem(wildcards.run)}*"
+            f"the EEG files of run {wildcards.run} are named {run_stem(wildcards.run)}*"
         )
     return {"signals": f"results/{wildcards.run}/signals.h5"}

@@ -4,14 +4,17 @@
 #   results/<run>/eeg/<stem>.edf, .vhdr (+ .vmrk, .eeg)   forward.eeg_export.formats
 #   results/<run>/figures/eeg_topomap.png   MNE topomaps of the EEG (and MEG)
 # with <stem> the last part of the run's folder (the run name; <label>-<hash> for a
-# sweep point). Not part of `all`: `snakemake --cores 2 eeg`.
+# sweep point). Not part of `all`: `snakemake --cores 2 eeg`. The names come from
+# lfpflow.formats.eeg_files (which imports no MNE).
+
+from lfpflow.formats.eeg_files import EXPORT_SUFFIXES, RAW_FIF_SUFFIX, eeg_file_pattern
 
 
 rule eeg_fif:
     input:
         unpack(eeg_signals),
     output:
-        "results/{run}/eeg/{stem}_raw.fif",
+        eeg_file_pattern(RAW_FIF_SUFFIX),
     params:
         transient_ms=lambda wildcards: RUNS[wildcards.run]["simulation"]["transient_ms"],
     log:
@@ -28,9 +31,9 @@ rule eeg_fif:
 
 rule eeg_edf:
     input:
-        "results/{run}/eeg/{stem}_raw.fif",
+        eeg_file_pattern(RAW_FIF_SUFFIX),
     output:
-        "results/{run}/eeg/{stem}.edf",
+        eeg_file_pattern(EXPORT_SUFFIXES["edf"][0]),
     log:
         "logs/{run}/eeg_edf_{stem}.log",
     benchmark:
@@ -45,11 +48,9 @@ rule eeg_edf:
 
 rule eeg_brainvision:
     input:
-        "results/{run}/eeg/{stem}_raw.fif",
+        eeg_file_pattern(RAW_FIF_SUFFIX),
     output:
-        "results/{run}/eeg/{stem}.vhdr",
-        "results/{run}/eeg/{stem}.vmrk",
-        "results/{run}/eeg/{stem}.eeg",
+        multiext(eeg_file_pattern(""), *EXPORT_SUFFIXES["brainvision"]),
     log:
         "logs/{run}/eeg_brainvision_{stem}.log",
     benchmark:

@@ -17,8 +17,9 @@ GROUNDTRUTH_FIGURES = [f"{GROUNDTRUTH}/figures/{name}.png" for name in ("overlay
 GROUNDTRUTH_NETWORK_SPIKES = (
     [f"{RUN}/network/spikes.h5"] if config["groundtruth"]["presynaptic_spikes"] == "network" else []
 )
+# MORPHOLOGY_DIR: common.smk (lfpflow.multicompartment.morphology.morphology_dir)
 GROUNDTRUTH_MORPHOLOGIES = sorted(
-    {f"morphologies/{pop['cell']['morphology']}" for pop in config["populations"].values()}
+    {f"{MORPHOLOGY_DIR}/{pop['cell']['morphology']}" for pop in config["populations"].values()}
 )
 
 
@@ -32,6 +33,7 @@ rule groundtruth_simulate:
         signals=f"{GROUNDTRUTH}/signals.h5",
     params:
         config=GROUNDTRUTH_CONFIG,
+        morphology_dir=lambda wildcards: MORPHOLOGY_DIR,
     threads: config["groundtruth"]["n_threads"]
     log:
         f"{LOGS}/groundtruth_simulate.log",
@@ -53,6 +55,7 @@ rule groundtruth_kernel:
         f"{GROUNDTRUTH}/kernels/{{post}}_{{pre}}.h5",
     params:
         config=GROUNDTRUTH_CONFIG,
+        morphology_dir=lambda wildcards: MORPHOLOGY_DIR,
     log:
         f"{LOGS}/groundtruth_kernel_{{post}}_{{pre}}.log",
     benchmark:

@@ -2,7 +2,7 @@
 # parameters from an LFP, CSD, CDM or EEG. Outputs in results/<run_name>/inference/.
 #
 # The simulated network is the run's configuration with inference.network_overlay
-# merged over it (lfpflow.inference.setup.simulated_config); its kernels are the
+# merged over it (lfpflow.inference.checks.simulated_config); its kernels are the
 # usual cached ones, results/kernels/<hash>/, computed once and shared by every
 # draw. Draws run in batches (one NEST process per batch job) of
 # inference.simulations.batch_size; a killed run redoes only unfinished batches.

@@ -2,11 +2,14 @@
 # the batches (docs/inference.md).
 
 from lfpflow.config import ConfigError as _InferenceConfigError
-from lfpflow.inference.setup import batch_indices, checked_simulated_config, inference_stage
+from lfpflow.config.scopes import inference_stage
+from lfpflow.inference.checks import checked_simulated_config
+from lfpflow.inference.setup import batch_indices
+from lfpflow.resolve import resolve_simulated
 
 INFER = f"{RUN}/inference"
 try:
-    INFERENCE_CONFIG = checked_simulated_config(config)
+    INFERENCE_CONFIG = checked_simulated_config(config, resolve_simulated)
     INFERENCE_ERROR = None
 except _InferenceConfigError as error:
     # only the infer target needs it: another circuit's run must not fail here
@@ -50,8 +53,7 @@ def inference_observation_input(wildcards):
 
 def inference_nestml(wildcards=None):
     _inference_ready()
-    populations = INFERENCE_CONFIG["populations"].values()
-    return ["build/nestml"] if uses_nestml([p["model"] for p in populations]) else []
+    return nestml_inputs(INFERENCE_CONFIG)
 
 
 def inference_config(stage):

@@ -1,3 +1,6 @@
+from pathlib import Path
+
+
 rule compile_mechanisms:
     input:
         sorted(Path(workflow.basedir).joinpath("mod").glob("*.mod")),
@@ -18,7 +21,7 @@ rule kernel:
         mechanisms="build/mechanisms",
         # a kernel onto post is computed with post's cell only
         morphology=lambda wildcards: (
-            f"morphologies/{KERNEL_CONFIGS[wildcards.khash]['populations'][wildcards.post]['cell']['morphology']}"
+            f"{MORPHOLOGY_DIR}/{KERNEL_CONFIGS[wildcards.khash]['populations'][wildcards.post]['cell']['morphology']}"
         ),
     output:
         "results/kernels/{khash}/{post}_{pre}.h5",
@@ -26,7 +29,7 @@ rule kernel:
         kernel_config=lambda wildcards: kernel_stage_config(wildcards)["kernels"],
         dt_ms=lambda wildcards: KERNEL_CONFIGS[wildcards.khash]["simulation"]["dt_ms"],
         config=kernel_stage_config,
-        morphology_dir="morphologies",
+        morphology_dir=MORPHOLOGY_DIR,
     log:
         "logs/kernels/{khash}/kernel_{post}_{pre}.log",
     benchmark:

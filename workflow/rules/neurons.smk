@@ -4,7 +4,7 @@
 # `neurons` runs them all. Independent of the network run (results/neurons/, not results/<run>/).
 #
 # Expects `config` resolved (common.smk: every default of the schema filled in,
-# checked by lfpflow.config.checks.check_neurons); reads its `neurons` section as
+# checked by lfpflow.pointneuron.checks.check_neurons); reads its `neurons` section as
 # it is. Each job receives, as `params.config`, only what its model depends on
 # (lfpflow.pointneuron.single_neuron.model_scope), so changing one model's
 # overrides reruns only that model.
@@ -12,6 +12,7 @@
 import glob
 
 from lfpflow.pointneuron.catalogue import CATALOGUE
+from lfpflow.pointneuron.nestml_build import NESTML_BUILD_DIR
 from lfpflow.pointneuron.single_neuron import model_scope
 
 NEURON_MODELS = list(CATALOGUE)
@@ -25,7 +26,7 @@ rule build_nestml:
     input:
         sorted(glob.glob("nestml/*.nestml")),
     output:
-        directory("build/nestml"),
+        directory(NESTML_BUILD_DIR),
     log:
         "logs/neurons/build_nestml.log",
     benchmark:
@@ -39,7 +40,7 @@ rule build_nestml:
 rule neuron_characterisation:
     input:
         unpack(
-            lambda wildcards: {"nestml": "build/nestml"}
+            lambda wildcards: {"nestml": NESTML_BUILD_DIR}
             if wildcards.model in NESTML_MODELS
             else {}
         ),

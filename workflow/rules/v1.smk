@@ -8,28 +8,15 @@
 
 from lfpflow.v1 import EXPERIMENTS as V1_EXPERIMENTS
 from lfpflow.v1 import FIGURES as V1_FIGURES
+from lfpflow.config.scopes import v1_experiment_scope
 from lfpflow.v1.data import locate as v1_locate_data
 
 V1 = config["v1"]
 # Snakemake's `report()` flag (aliased: a line starting with `report` parses as the directive)
 V1_REPORT = report
-# configuration every experiment depends on (the stimulus grid: step and phase range)
-V1_SHARED = (
-    "seed",
-    "relaxation",
-    "numerics",
-    "model",
-    "filters",
-    "grid_step_deg",
-    "grid_phase_range_deg",
-)
 # per experiment: the part of config["v1"] it depends on (its params)
 V1_PARAMS = {
-    experiment: {
-        **{key: V1[key] for key in V1_SHARED},
-        experiment: V1[experiment],
-    }
-    for experiment in V1_EXPERIMENTS
+    experiment: v1_experiment_scope(V1, experiment) for experiment in V1_EXPERIMENTS
 }
 # experimental data read by an experiment (tracked as input): a CSV shipped in
 # lfpflow.v1.data (bare file name, the default) or the user's file (a path with '/')

@@ -1,5 +1,6 @@
 """Rule forward: rates convolved with kernels -> LFP, CSD, CDM, EEG (MEG) in signals.h5."""
 
+from lfpflow.formats.heads import sensor_maps
 from lfpflow.logs import log_to
 from lfpflow.signals.forward import compute_signals, write_signals
 from lfpflow.signals.kernel_files import load_kernels
@@ -13,7 +14,9 @@ scale = float(config["network"].get("scale", 1.0))
 counts = full_column_counts(counts, scale) if scale != 1.0 else counts
 kernels = load_kernels(snakemake.input.kernels)
 forward = config["forward"]
-signals = compute_signals(t_ms, counts, kernels, forward["head_model"], forward["meg"], dt_ms=dt_ms)
+# the head model with what MNE reads (a named montage, a forward solution) read here
+maps = sensor_maps(forward["head_model"], forward["meg"])
+signals = compute_signals(t_ms, counts, kernels, maps, dt_ms=dt_ms)
 first = next(iter(kernels.values()))
 csd_units = first.get("units", {}).get("CSD", "nA/um^3")
 write_signals(

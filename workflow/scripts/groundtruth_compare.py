@@ -14,7 +14,7 @@ result = write_groundtruth_comparison(
     snakemake.output[0],
     truth_path=snakemake.input.truth,
     predicted_path=snakemake.input.predicted,
-    config=snakemake.params.config,  # validated by lfpflow.config.resolve_config
+    config=snakemake.params.config,  # validated by lfpflow.resolve.resolve_config
 )
 for name in ("LFP", "CDM_z", "EEG"):
     log.info(

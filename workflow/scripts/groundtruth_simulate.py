@@ -2,19 +2,24 @@
 
 from pathlib import Path
 
+from lfpflow.formats.heads import sensor_maps
 from lfpflow.logs import log_to
 from lfpflow.multicompartment.groundtruth import simulate_groundtruth_to_files
 
 log = log_to(snakemake.log[0], "groundtruth_simulate")
+config = snakemake.params.config  # validated by lfpflow.resolve
+# the head model with what MNE reads, read before the simulation
+sensors = sensor_maps(config["forward"]["head_model"], config["forward"]["meg"])
 # a list: empty, or the network's spikes.h5 (groundtruth.presynaptic_spikes: network)
 network_spikes = list(snakemake.input.network_spikes)
 run = simulate_groundtruth_to_files(
-    snakemake.params.config,  # validated by lfpflow.config.resolve_config
+    config,
     mechanisms_dir=Path(snakemake.input.mechanisms),
-    morphology_dir=Path(snakemake.input.morphologies[0]).parent,
+    morphology_dir=Path(snakemake.params.morphology_dir),  # morphology_dir()
     spikes_path=snakemake.output.spikes,
     signals_path=snakemake.output.signals,
     network_spikes_path=network_spikes[0] if network_spikes else None,
+    sensors=sensors,
 )
 net, attrs = run["network"], run["attrs"]
 log.info(

@@ -17,7 +17,8 @@ kernel = compute_kernel(
     pre=pre,
     dt_ms=snakemake.params.dt_ms,
     mechanisms_dir=Path(snakemake.input.mechanisms),
-    morphology_dir=Path(snakemake.params.morphology_dir),
+    morphology_dir=Path(snakemake.params.morphology_dir),  # morphology_dir()
 )
 write_kernel(snakemake.output[0], kernel, config=snakemake.params.config, post=post, pre=pre)
-log.info("kernel %s:%s: %d lags", post, pre, kernel["tau_ms"].size)
+lags_ms = kernel["tau_ms"]  # the lag vector, stored under the dataset name "tau_ms"
+log.info("kernel %s:%s: %d lags", post, pre, lags_ms.size)

@@ -1,6 +1,10 @@
 """Rule neuron_characterisation: F-I curves, CV of ISI, rheobase and an example
-step response of one catalogue model; writes results/neurons/<model>.h5 and its figure."""
+step response of one catalogue model; writes results/neurons/<model>.h5, then
+draws its figure from that file."""
 
+import time
+
+from lfpflow.figures.neurons import plot_characterisation
 from lfpflow.logs import log_to
 from lfpflow.pointneuron.single_neuron import characterise_to_files
 
@@ -12,9 +16,11 @@ result = characterise_to_files(
     model,
     config=snakemake.params.config,
     h5_path=snakemake.output.h5,
-    figure_path=snakemake.output.figure,
     module_dir=module_dir,
 )
+started = time.perf_counter()
+plot_characterisation(snakemake.output.h5, snakemake.output.figure)
+result["timings_s"]["figure"] = time.perf_counter() - started
 attrs = result["attrs"]
 log.info(
     "%s: rheobase %.4g pA (in (%.4g, %.4g]), example %.4g pA, %d example spikes",

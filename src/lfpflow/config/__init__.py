@@ -1,182 +1,60 @@
-"""Configuration: one schema with every default, overlays, one layer of checks.
+"""Configuration: schemas with every default, overlays, stage views, shared check helpers.
 
-A configuration is an *overlay*: a YAML mapping merged over the defaults that
-the schema (``lfpflow/config/schemas/*.schema.yaml``, package data) holds,
-mappings key by key and lists replaced, as Snakemake merges a
-``--configfile``; ``null`` removes a key of the defaults. Populations are the
-exception (:func:`_defaults_under`): one removed with ``null`` leaves every
-default that names it, and one given another ``model`` than the default's does
-not inherit the default's ``params`` (they are the other model's).
-:func:`resolve_config` merges, validates against the schema (types, ranges,
-unknown keys), then applies the cross-field rules of :mod:`lfpflow.config.checks`.
-Every problem is reported as a :class:`ConfigError` naming the key, before any
-simulation starts. Stages read what :mod:`lfpflow.config.scopes` gives them.
+The bottom layer of lfpflow: it imports no product. What it holds:
+
+- :mod:`~lfpflow.config.schema`: read the schemas, merge overlays, validate
+  types and ranges (every default is in ``schemas/*.schema.yaml``);
+- :mod:`~lfpflow.config.overlays`: the defaults an overlay is merged over,
+  :func:`validated_config`, :func:`overlay_of`;
+- :mod:`~lfpflow.config.scopes`: what each stage reads (stage views, scopes,
+  pathway keys) and the hashes of those views;
+- :mod:`~lfpflow.config.keys`: dotted keys (sweeps, inference);
+- :mod:`~lfpflow.config.rules`, :mod:`~lfpflow.config.checks`: the helpers every
+  product's checks share, and the rules of the run-wide sections;
+- :mod:`~lfpflow.config.scaling`: the arithmetic of ``scale``/``k_scale``.
+
+Each product owns its cross-field checks (``lfpflow.<product>.checks``);
+:func:`lfpflow.resolve.resolve_config` merges, validates and runs them all.
+The names below load their module on first use, so that a rule script that
+needs, say, :mod:`~lfpflow.config.scaling` does not pay for the schema
+validator.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping
-from pathlib import Path
+import importlib
 from typing import Any
 
-from lfpflow.config.checks import RESERVED_RUN_NAMES, WEIGHT_KEYS, consistency_problems
-from lfpflow.config.schema import (
-    ConfigError,
-    coerce_text_values,
-    load_schema,
-    load_yaml,
-    merge_overlay,
-    validate_schema,
-)
-from lfpflow.config.scopes import (
-    STAGE_SCOPES,
-    config_scope,
-    kernel_description,
-    kernel_pathways,
-    network_description,
-    pathway_key,
-    sorted_keys,
-    stage_config,
-    stage_view,
-)
+#: Public name -> the submodule that defines it.
+_EXPORTS = {
+    "ConfigError": "schema",
+    "load_yaml": "schema",
+    "RESERVED_RUN_NAMES": "checks",
+    "default_config": "overlays",
+    "validated_config": "overlays",
+    "overlay_of": "overlays",
+    "STAGE_SCOPES": "scopes",
+    "config_scope": "scopes",
+    "kernel_description": "scopes",
+    "kernel_pathways": "scopes",
+    "network_description": "scopes",
+    "pathway_key": "scopes",
+    "split_pathway_key": "scopes",
+    "sorted_keys": "scopes",
+    "stage_config": "scopes",
+    "stage_view": "scopes",
+}
 
-__all__ = [
-    "RESERVED_RUN_NAMES",
-    "STAGE_SCOPES",
-    "WEIGHT_KEYS",
-    "ConfigError",
-    "config_scope",
-    "default_config",
-    "kernel_description",
-    "kernel_pathways",
-    "load_config",
-    "load_yaml",
-    "network_description",
-    "overlay_of",
-    "pathway_key",
-    "resolve_config",
-    "sorted_keys",
-    "stage_config",
-    "stage_view",
-]
+__all__ = sorted(_EXPORTS)
 
 
-def default_config() -> dict[str, Any]:
-    """The complete default configuration: every default of the schema filled in."""
-    defaults: dict[str, Any] = {}
-    validate_schema(defaults, load_schema())
-    return defaults
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'lfpflow.config' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"lfpflow.config.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
 
 
-#: Mappings of the defaults keyed by population name, and those keyed by
-#: pathway ``"<post>:<pre>"``: a population an overlay removes leaves them too.
-_BY_POPULATION = (
-    ("network", "drive", "n_ext"),
-    ("kernels", "synapses"),
-    ("kernels", "presynaptic_rates_Hz"),
-)
-_BY_PATHWAY = tuple(
-    ("kernels", key)
-    for key in ("connection_probability", "weights_uS", "multapses", "delays", "synapse_positions")
-)
-
-
-def _drop_population(defaults: dict[str, Any], name: str) -> None:
-    """Remove population ``name`` from the defaults, wherever it is named."""
-    defaults["populations"].pop(name, None)
-    for path in _BY_POPULATION + _BY_PATHWAY:
-        mapping = defaults
-        for key in path:
-            mapping = mapping[key]
-        for key in [k for k in mapping if name in (k, *k.split(":"))]:
-            del mapping[key]
-    network = defaults["network"]
-    network["connections"] = [
-        c for c in network["connections"] if name not in (c["pre"], c["post"])
-    ]
-
-
-def _defaults_under(overlay: Mapping[str, Any]) -> dict[str, Any]:
-    """The defaults an overlay is merged over.
-
-    A population the overlay removes (``<name>: null``) leaves the defaults
-    everywhere it is named (drive, synapses, rates, pathways, connections), so
-    that a new circuit only removes the default populations. A population's
-    ``params`` belong to its model: where the overlay gives a population
-    another model than the default's, the default's parameters (of the other
-    model) are left out, so the overlay's ``params`` are the population's
-    whole set (unset ones take the catalogue's defaults).
-    """
-    defaults = default_config()
-    for name, population in (overlay.get("populations") or {}).items():
-        default = defaults["populations"].get(name)
-        if population is None:
-            _drop_population(defaults, name)
-        elif isinstance(population, Mapping) and default and "model" in population:
-            if population["model"] != default["model"]:
-                default["params"] = {}
-    return defaults
-
-
-def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge an overlay over the defaults, validate it and check consistency.
-
-    Parameters
-    ----------
-    config : Mapping
-        Overlay (e.g. a YAML file, or Snakemake's ``config``): any part of a
-        configuration; what it leaves out takes the schema's defaults. Not
-        modified.
-
-    Returns
-    -------
-    dict
-        A new, complete configuration.
-
-    Raises
-    ------
-    ConfigError
-        Naming every offending key and, where there is a closed set, the
-        allowed values.
-    """
-    schema = load_schema()
-    overlay = coerce_text_values(copy.deepcopy(dict(config)), schema, schema)
-    resolved = merge_overlay(_defaults_under(overlay), overlay)
-    validate_schema(resolved, schema)
-    problems = consistency_problems(resolved)
-    if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
-    if resolved.get("sweep"):
-        # every point is validated now, so that a bad value at one point stops
-        # the workflow before anything runs (lazy import: sweep imports config)
-        from lfpflow.sweep import sweep_points
-
-        sweep_points(resolved, resolve_config)
-    return resolved
-
-
-def load_config(*paths: str | Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Resolve YAML overlays merged in order (later files win), then ``overrides``."""
-    overlay: dict[str, Any] = {}
-    for path in paths:
-        overlay = merge_overlay(overlay, load_yaml(path))
-    return resolve_config(merge_overlay(overlay, dict(overrides or {})))
-
-
-def overlay_of(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` with ``null`` for each key of the defaults it lacks.
-
-    Written as a run's ``config.yaml``, this reproduces the run exactly when
-    merged over the defaults again, also when the run dropped a default
-    population.
-    """
-
-    def mark(value: Any, defaults: Any) -> Any:
-        if not (isinstance(value, Mapping) and isinstance(defaults, Mapping)):
-            return copy.deepcopy(value)
-        marked = {key: mark(item, defaults.get(key)) for key, item in value.items()}
-        marked.update({key: None for key in defaults if key not in value})
-        return marked
-
-    return mark(config, default_config())
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

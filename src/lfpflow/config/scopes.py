@@ -21,10 +21,18 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from lfpflow.io import config_sha256
+
 #: Top-level sections that describe one run of the LFP pipeline (network,
 #: kernels, signals, analysis): what a sweep may vary and what the
 #: simulation-based inference simulates.
 RUN_SECTIONS = ("seed", "simulation", "populations", "network", "kernels", "forward", "analysis")
+
+#: Length of the configuration hash in a sweep point's folder name (hex digits).
+SHORT_HASH = 8
+
+#: Length of the kernel hash naming ``results/kernels/<hash>/`` (hex digits).
+KERNEL_HASH_LENGTH = 12
 
 #: Configuration each stage depends on, as dotted keys of :func:`stage_view`.
 STAGE_SCOPES: dict[str, tuple[str, ...]] = {
@@ -145,3 +153,83 @@ def stage_config(config: Mapping[str, Any], stage: str) -> dict[str, Any]:
         # the replayed network spikes start after the network's transient
         keys = (*keys, "simulation.transient_ms")
     return config_scope(stage_view(config), *keys)
+
+
+def kernel_hash(config: Mapping[str, Any]) -> str:
+    """Short hash of exactly what the kernels depend on (the ``kernels`` stage).
+
+    Two configurations with the same kernel hash share
+    ``results/kernels/<hash>/``.
+    """
+    return config_sha256(stage_config(config, "kernels"))[:KERNEL_HASH_LENGTH]
+
+
+def point_hash(config: Mapping[str, Any]) -> str:
+    """Short hash of a point's scientific configuration (the ``analysis`` stage)."""
+    return config_sha256(stage_config(config, "analysis"))[:SHORT_HASH]
+
+
+#: Parts of the ``inference`` section each inference rule depends on (besides
+#: the simulated network), so that a change elsewhere does not rerun it.
+INFERENCE_SCOPES: dict[str, tuple[str, ...]] = {
+    "simulate": ("seed", "parameters", "signal", "channels", "features"),
+    "observation": ("seed", "parameters", "signal", "channels", "features", "observation"),
+    "train": ("seed", "parameters", "signal", "channels", "features", "simulations", "estimator"),
+}
+INFERENCE_SCOPES["posterior"] = (*INFERENCE_SCOPES["train"], "observation", "posterior")
+INFERENCE_SCOPES["validation"] = (*INFERENCE_SCOPES["train"], "posterior", "targets")
+
+
+def inference_stage(config: Mapping[str, Any], stage: str) -> dict[str, Any]:
+    """The simulated configuration with only what ``stage`` reads of ``inference``.
+
+    ``simulate`` and ``train`` keep only the parameters' priors (the simulated
+    observation reads ``true_value``, the validation ``recoverable``).
+    """
+    # the sections a draw reads (the network stage view needs kernels and
+    # populations; forward maps to EEG; analysis holds the bands): v1, neurons,
+    # groundtruth, export, ... changes must not rerun the batches
+    result = {key: copy.deepcopy(config[key]) for key in RUN_SECTIONS}
+    inference = config["inference"]
+    result["inference"] = {key: copy.deepcopy(inference[key]) for key in INFERENCE_SCOPES[stage]}
+    if stage == "train":
+        # the held-out budget does not change the training set
+        result["inference"]["simulations"] = {
+            k: v for k, v in inference["simulations"].items() if k != "n_test"
+        }
+    if stage in ("simulate", "train"):
+        result["inference"]["parameters"] = {
+            name: {k: v for k, v in spec.items() if k in ("prior", "low", "high")}
+            for name, spec in inference["parameters"].items()
+        }
+    return result
+
+
+#: Keys of ``v1`` every V1 experiment depends on (the model and the stimulus grid).
+V1_SHARED_KEYS = (
+    "seed",
+    "relaxation",
+    "numerics",
+    "model",
+    "filters",
+    "grid_step_deg",
+    "grid_phase_range_deg",
+)
+
+
+def v1_experiment_scope(v1: Mapping[str, Any], experiment: str) -> dict[str, Any]:
+    """The part of the ``v1`` section one V1 experiment depends on (its rule's params)."""
+    return {**{key: v1[key] for key in V1_SHARED_KEYS}, experiment: v1[experiment]}
+
+
+def neuron_model_scope(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
+    """The configuration one catalogue model's characterisation depends on.
+
+    ``{"neurons": ...}`` with ``neurons.models`` reduced to this model's entry,
+    so that changing another model's settings does not rerun this one
+    (Snakemake ``params``); keys sorted (:func:`sorted_keys`).
+    """
+    section = dict(config["neurons"])
+    models = section["models"]
+    section["models"] = {model_name: models[model_name]} if model_name in models else {}
+    return sorted_keys({"neurons": section})

@@ -264,6 +264,7 @@ def _topomap_panel(
 
 def topomap_figure(
     signals: Mapping[str, Any],
+    info: Any,
     *,
     dt_ms: float,
     t_start_ms: float,
@@ -281,6 +282,11 @@ def topomap_figure(
     ----------
     signals : Mapping
         Content of ``signals.h5`` (:func:`lfpflow.io.read_h5`).
+    info : mne.Info
+        The EEG channels (and MEG ones, with ``MEG`` in ``signals``) with
+        their positions, in the order of the rows of ``signals``: the
+        ``info`` of :func:`lfpflow.formats.mne_eeg.raw_from_signals`, which
+        the rule script builds.
     dt_ms, t_start_ms : float
         Sample interval and start of the analysed window (ms).
     nperseg : int
@@ -288,7 +294,7 @@ def topomap_figure(
     fmax_Hz : float
         Highest frequency searched for the peak (Hz).
     """
-    from lfpflow.formats.mne_eeg import raw_from_signals  # MNE builds the sensor layout
+    import mne
 
     after = signals["t_ms"] >= t_start_ms
     t_ms = signals["t_ms"][after]
@@ -297,17 +303,16 @@ def topomap_figure(
     freqs, cdm_psd = analysis.power_spectrum(cdm, dt_ms=dt_ms, nperseg=nperseg)
     band = np.flatnonzero((freqs > 0) & (freqs <= fmax_Hz))
     f_peak = band[np.argmax(cdm_psd.sum(axis=0)[band])]
-    raw = raw_from_signals(signals)
     sphere = _projection_sphere(signals["attrs"])
     rows = [("EEG", "eeg", "nV", 1e3)] + ([("MEG", "mag", "fT", 1.0)] if "MEG" in signals else [])
     fig, axes = plt.subplots(len(rows), 2, figsize=(10, 4.3 * len(rows)), squeeze=False)
     for (measure, kind, unit, scale), (ax_t, ax_f) in zip(rows, axes, strict=True):
-        info = raw.copy().pick(kind).info
+        picked = mne.pick_info(info, mne.pick_types(info, meg=kind == "mag", eeg=kind == "eeg"))
         values = scale * signals[measure][:, after]
         _, psd = analysis.power_spectrum(values, dt_ms=dt_ms, nperseg=nperseg)
-        _topomap_panel(ax_t, values[:, peak], info, sphere, f"{measure} ({unit})", "RdBu_r")
+        _topomap_panel(ax_t, values[:, peak], picked, sphere, f"{measure} ({unit})", "RdBu_r")
         ax_t.set_title(f"{measure} at t = {t_ms[peak]:.2f} ms (largest |CDM|)", fontsize=10)
-        _topomap_panel(ax_f, psd[:, f_peak], info, sphere, f"PSD ({unit}²/Hz)", "Reds")
+        _topomap_panel(ax_f, psd[:, f_peak], picked, sphere, f"PSD ({unit}²/Hz)", "Reds")
         ax_f.set_title(f"{measure} PSD at {freqs[f_peak]:.3g} Hz (CDM spectral peak)", fontsize=10)
     head = signals["attrs"].get("head_model", "four_sphere")
     placement = signals["attrs"].get("column_placement", "")

@@ -4,13 +4,15 @@ Everything of lfpflow that needs MNE-Python (https://mne.tools) is here:
 
 - :func:`montage_positions`: the electrodes of a named MNE montage
   (``standard_1020``, ``standard_1005`` or any other built-in montage) in
-  MNE's head frame, for :mod:`lfpflow.signals.head_models` to place on the
-  scalp of the four-sphere head;
+  MNE's head frame, which :mod:`lfpflow.formats.heads` hands to
+  :mod:`lfpflow.signals.head_models` to place on the scalp of the
+  four-sphere head;
 - :func:`read_forward_lead_field`: the EEG gain of an MNE forward solution
-  (``-fwd.fif``), for the ``lead_field`` head model;
+  (``-fwd.fif``), for the ``lead_field`` head model (same route);
 - :func:`raw_from_signals` and :func:`write_raw_fif`: ``signals.h5`` as an
   :class:`mne.io.Raw` (EEG in V with its montage; MEG in T on point
-  magnetometers when the MEG is on), written as ``<run>_raw.fif``;
+  magnetometers when the MEG is on), written as ``<stem>_raw.fif``
+  (:mod:`lfpflow.formats.eeg_files` names the files);
 - :func:`export_eeg`: the EEG of that file as EDF (via ``edfio``) or
   BrainVision (via ``pybv``), with MNE's exporters.
 
@@ -38,14 +40,18 @@ import numpy as np
 from mne.io.constants import FIFF
 
 from lfpflow import io
+from lfpflow.formats.eeg_files import EXPORT_PACKAGES, EXPORT_SUFFIXES
 
 #: Montage names of the configuration -> MNE's current name for the same
 #: positions (MNE 1.13 renamed the Colin27 10-20 and 10-05 montages).
 MONTAGE_ALIASES = {"standard_1020": "colin27_1020", "standard_1005": "colin27_1005"}
 #: File suffix -> MNE export format and the package MNE needs for it.
-EXPORT_FORMATS = {".edf": ("edf", "edfio"), ".vhdr": ("brainvision", "pybv")}
-#: Files BrainVision writes besides the header, in the order they are moved in place.
-_BRAINVISION_PARTS = (".eeg", ".vmrk", ".vhdr")
+EXPORT_FORMATS = {
+    suffixes[0]: (fmt, EXPORT_PACKAGES[fmt]) for fmt, suffixes in EXPORT_SUFFIXES.items()
+}
+#: Files BrainVision writes, in the order they are moved in place: the header,
+#: which names the others, last.
+_BRAINVISION_PARTS = tuple(reversed(EXPORT_SUFFIXES["brainvision"]))
 
 
 def montage_names() -> tuple[str, ...]:
@@ -289,7 +295,8 @@ def write_raw_fif(
     Parameters
     ----------
     path : path-like
-        Output; its name must end in ``raw.fif`` (MNE's convention).
+        Output; its name ends in ``_raw.fif`` (:data:`~lfpflow.formats.eeg_files.RAW_FIF_SUFFIX`,
+        MNE's convention).
     signals_path : path-like
         The run's ``signals.h5``.
     transient_ms : float

@@ -25,6 +25,7 @@ import numpy as np
 
 from lfpflow import io
 from lfpflow.config import stage_config
+from lfpflow.formats.heads import sensor_maps
 from lfpflow.inference.features import compute_features
 from lfpflow.inference.setup import Prior, draw_parameters, draw_seeds, with_parameters
 from lfpflow.signals.forward import SIGNAL_UNITS, compute_signals, predict_signal
@@ -72,9 +73,9 @@ def signal_from_spikes(
         )
     else:
         forward = config["forward"]
-        values = compute_signals(
-            t_ms, rates, kernels, forward["head_model"], forward["meg"], dt_ms=dt_ms
-        )[measure]
+        # MNE reads a named montage or a forward file: formats builds the maps
+        maps = sensor_maps(forward["head_model"], forward["meg"])
+        values = compute_signals(t_ms, rates, kernels, maps, dt_ms=dt_ms)[measure]
     values = select_channels(values, inference["channels"], measure)
     return values[:, t_ms >= float(sim["transient_ms"]) - 1e-9], 1e3 / dt_ms
 

@@ -13,9 +13,10 @@ the compartments in proportion to membrane area times the configured synapse
 density along depth. The response is convolved with the distribution of
 conduction delays, so a kernel is zero before the shortest delay.
 
-This is the only lfpflow module that imports NEURON, LFPy and LFPykernels, and
-it does so inside functions: importing it loads no simulator and compiles
-nothing.
+NEURON, LFPy and LFPykernels are imported inside functions (here, in
+:mod:`lfpflow.multicompartment.cells` and
+:mod:`lfpflow.multicompartment.kernel_probes`): importing this module loads no
+simulator and compiles nothing.
 
 Conventions
 -----------
@@ -55,14 +56,16 @@ from typing import Any
 
 import numpy as np
 
-from lfpflow.config import pathway_key
+from lfpflow.config.scopes import pathway_key
 from lfpflow.multicompartment.cells import (
     cell_parameters,
     define_cell_template,
     load_mechanisms,
     loadable_cell_parameters,
 )
-from lfpflow.signals.kernel_files import csd_slab_edges_um
+from lfpflow.multicompartment.checks import kernel_lags_on_grid
+from lfpflow.multicompartment.kernel_probes import kernel_probes, probe_settings
+from lfpflow.multicompartment.morphology import morphology_dir as resolve_morphology_dir
 
 log = logging.getLogger(__name__)
 
@@ -268,48 +271,6 @@ def _position_arguments(position: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def probe_settings(kernel_config: Mapping[str, Any], post: str) -> dict[str, Any]:
-    """The measurements a kernel onto ``post`` is computed for, from ``kernels.probes``.
-
-    The probes see the postsynaptic population spread as its cell says
-    (``populations[post]``: disc radius and soma-depth sd).
-
-    Parameters
-    ----------
-    kernel_config : Mapping
-        Kernel description (validated).
-    post : str
-        Postsynaptic population.
-
-    Returns
-    -------
-    dict
-        ``z_um`` (contact depths, um), ``sigma_S_per_m`` (conductivity, S/m),
-        ``radius_um`` and ``soma_z_sd_um`` (population disc radius and
-        soma-depth sd, um), ``csd`` and ``cdm`` flags, and
-        ``csd_slab_edges_um`` (n_contacts x 2, um; None without CSD).
-
-    Raises
-    ------
-    ValueError
-        From :func:`csd_slab_edges_um`, if the CSD is asked for with fewer
-        than two contacts or a repeated depth.
-    """
-    probes = kernel_config["probes"]
-    geometry = kernel_config["populations"][post]
-    z_um = np.asarray(probes["lfp"]["z_um"], dtype=float)
-    csd = bool(probes["csd"])
-    return {
-        "z_um": z_um,
-        "sigma_S_per_m": float(probes["lfp"]["sigma_S_per_m"]),
-        "radius_um": float(geometry["radius_um"]),
-        "soma_z_sd_um": float(geometry["soma_z_sd_um"]),
-        "csd": csd,
-        "cdm": bool(probes["cdm"]),
-        "csd_slab_edges_um": csd_slab_edges_um(z_um) if csd else None,
-    }
-
-
 def _approx_parameters(
     kernel_config: Mapping[str, Any], post: str, cell: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -373,12 +334,16 @@ def _approx_parameters(
 
 
 def kernel_approx_arguments(
-    kernel_config: Mapping[str, Any], *, post: str, pre: str, morphology_dir: Path
+    kernel_config: Mapping[str, Any],
+    *,
+    post: str,
+    pre: str,
+    morphology_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Translate a validated kernel description for one pathway.
 
     Needs no simulator. The configuration is not checked again
-    (:func:`lfpflow.config.resolve_config` did); only the pathway names and
+    (:func:`lfpflow.resolve.resolve_config` did); only the pathway names and
     the morphology file, inputs of this function, are.
 
     Parameters
@@ -387,8 +352,9 @@ def kernel_approx_arguments(
         Kernel description (:func:`lfpflow.config.kernel_description`).
     post, pre : str
         Postsynaptic (``Y``) and presynaptic (``X``) population names.
-    morphology_dir : Path
-        Folder with the morphology files named in ``populations[*].morphology``.
+    morphology_dir : Path, optional
+        Folder with the morphology files named in ``populations[*].morphology``;
+        None: :func:`lfpflow.multicompartment.morphology.morphology_dir`.
 
     Returns
     -------
@@ -406,7 +372,7 @@ def kernel_approx_arguments(
         If the morphology file of ``post`` does not exist.
     """
     _check_pathway(kernel_config, post, pre)
-    cell = cell_parameters(kernel_config, post, morphology_dir)
+    cell = cell_parameters(kernel_config, post, resolve_morphology_dir(morphology_dir))
     if not Path(cell["morphology"]).is_file():
         raise FileNotFoundError(
             f"morphology of population {post!r} (populations.{post}.cell.morphology): "
@@ -419,77 +385,6 @@ def kernel_approx_arguments(
         "tau_ms": float(kernel_config["tau_ms"]),
         "probes": probe_settings(kernel_config, post),
     }
-
-
-# --------------------------------------------------------------------------
-# CSD probe
-# --------------------------------------------------------------------------
-
-
-class GaussCylinderCSD:
-    """Laminar CSD of a population spread like ``GaussCylinderPotential`` (nA/um^3).
-
-    ``KernelApprox`` places one cell at the mean soma depth; the population it
-    stands for has somata spread uniformly over a disc of radius ``R`` and
-    normally along depth with standard deviation ``sigma_z``.
-    LFPykernels' ``GaussCylinderPotential`` computes the LFP of exactly that
-    spread (Hagen et al. 2022). For the CSD to be the source of
-    that LFP, this probe spreads each segment's current in the same way: the
-    fraction of the current of a segment with midpoint depth ``z_i`` that
-    lies in the slab ``[a, b]`` is ``Phi((b - z_i)/sigma_z) - Phi((a -
-    z_i)/sigma_z)`` (``Phi`` the standard normal CDF), divided by the slab
-    volume ``pi R^2 (b - a)``. The CSD of the single cell
-    (``lfpykit.LaminarCurrentSourceDensity``) would instead show each
-    compartment's current in one slab only.
-
-    It follows LFPykit's ``LinearModel`` protocol as ``KernelApprox`` uses it:
-    a ``cell`` attribute (set to the kernel's cell during
-    ``get_kernel``) and :meth:`get_transformation_matrix`.
-
-    Parameters
-    ----------
-    cell : object or None
-        ``lfpykit.CellGeometry``-like object with ``z`` (n_seg x 2, um), or
-        None until ``KernelApprox`` sets it.
-    slab_edges_um : ndarray
-        Shape ``(n_slabs, 2)``: lower and upper edge of each slab (um).
-    radius_um : float
-        Radius ``R`` of the population disc (um).
-    sigma_z_um : float
-        Standard deviation ``sigma_z`` of the soma depths (um).
-    """
-
-    def __init__(
-        self, cell: Any, slab_edges_um: np.ndarray, radius_um: float, sigma_z_um: float
-    ) -> None:
-        self.cell = cell
-        self.slab_edges_um = np.asarray(slab_edges_um, dtype=float)
-        self.radius_um = float(radius_um)
-        self.sigma_z_um = float(sigma_z_um)
-
-    def get_transformation_matrix(self) -> np.ndarray:
-        """Matrix ``M`` (1/um^3) with CSD = ``M @ I`` for segment currents ``I`` (nA).
-
-        Returns
-        -------
-        ndarray
-            Shape ``(n_slabs, n_seg)``.
-
-        Raises
-        ------
-        AttributeError
-            If ``cell`` is None.
-        """
-        from scipy.special import ndtr
-
-        if self.cell is None:
-            raise AttributeError(f"{type(self).__name__}.cell is None")
-        z_mid = np.asarray(self.cell.z, dtype=float).mean(axis=-1)
-        lower = self.slab_edges_um[:, :1]
-        upper = self.slab_edges_um[:, 1:]
-        fraction = ndtr((upper - z_mid) / self.sigma_z_um) - ndtr((lower - z_mid) / self.sigma_z_um)
-        volume = np.pi * self.radius_um**2 * (upper - lower)
-        return fraction / volume
 
 
 # --------------------------------------------------------------------------
@@ -509,7 +404,7 @@ def _lag_window(tau_ms: float, dt_ms: float) -> tuple[np.ndarray, float]:
 
     Returns
     -------
-    lags : ndarray
+    lags_ms : ndarray
         ``-tau..tau`` in steps of ``dt_ms`` (ms), see :func:`lag_times_ms`.
     tau_ms : float
         ``round(tau / dt) * dt`` (ms).
@@ -518,55 +413,15 @@ def _lag_window(tau_ms: float, dt_ms: float) -> tuple[np.ndarray, float]:
     ------
     ValueError
         If ``dt_ms`` is not positive or ``tau_ms`` is not a positive whole
-        number of ``dt_ms``.
+        number of ``dt_ms`` (:func:`lfpflow.multicompartment.checks.kernel_lags_on_grid`,
+        the rule the configuration check applies).
     """
-    half = round(tau_ms / dt_ms) if dt_ms > 0 else 0
-    if half < 1 or abs(tau_ms / dt_ms - half) > 1e-9:
+    if not (dt_ms > 0 and kernel_lags_on_grid(tau_ms, dt_ms)):
         raise ValueError(
             f"kernels.tau_ms ({tau_ms}) must be a positive whole number of "
             f"simulation.dt_ms ({dt_ms})"
         )
-    return lag_times_ms(tau_ms, dt_ms), half * dt_ms
-
-
-def _kernel_probes(probe_setup: Mapping[str, Any]) -> list[Any]:
-    """The LFPykit-style probes ``KernelApprox.get_kernel`` maps currents with.
-
-    Parameters
-    ----------
-    probe_setup : Mapping
-        :func:`probe_settings`.
-
-    Returns
-    -------
-    list
-        ``GaussCylinderPotential`` (LFP), then ``KernelApproxCurrentDipoleMoment``
-        (CDM) and :class:`GaussCylinderCSD` (CSD) if asked for; each with
-        ``cell=None`` until ``KernelApprox`` sets it.
-    """
-    import lfpykernels
-
-    probes: list[Any] = [
-        lfpykernels.GaussCylinderPotential(
-            cell=None,
-            z=probe_setup["z_um"],
-            sigma=probe_setup["sigma_S_per_m"],
-            R=probe_setup["radius_um"],
-            sigma_z=probe_setup["soma_z_sd_um"],
-        )
-    ]
-    if probe_setup["cdm"]:
-        probes.append(lfpykernels.KernelApproxCurrentDipoleMoment(cell=None))
-    if probe_setup["csd"]:
-        probes.append(
-            GaussCylinderCSD(
-                cell=None,
-                slab_edges_um=probe_setup["csd_slab_edges_um"],
-                radius_um=probe_setup["radius_um"],
-                sigma_z_um=probe_setup["soma_z_sd_um"],
-            )
-        )
-    return probes
+    return lag_times_ms(tau_ms, dt_ms), round(tau_ms / dt_ms) * dt_ms
 
 
 def _run_kernel_approx(
@@ -579,7 +434,7 @@ def _run_kernel_approx(
     setup : Mapping
         :func:`kernel_approx_arguments`.
     probes : list
-        :func:`_kernel_probes`.
+        :func:`lfpflow.multicompartment.kernel_probes.kernel_probes`.
     pre : str
         Presynaptic population.
     dt_ms, tau_ms : float
@@ -617,7 +472,7 @@ def _run_kernel_approx(
 def _kernel_result(
     responses: Mapping[str, Any],
     probe_setup: Mapping[str, Any],
-    lags: np.ndarray,
+    lags_ms: np.ndarray,
     dt_ms: float,
 ) -> dict[str, np.ndarray]:
     """Collect the probe responses into the arrays :func:`compute_kernel` returns.
@@ -628,7 +483,7 @@ def _kernel_result(
         :func:`_run_kernel_approx`.
     probe_setup : Mapping
         :func:`probe_settings`.
-    lags : ndarray
+    lags_ms : ndarray
         Expected lags (ms).
     dt_ms : float
         Lag step (ms), for the error message.
@@ -642,7 +497,7 @@ def _kernel_result(
     Raises
     ------
     RuntimeError
-        If a kernel does not have ``lags.size`` lags.
+        If a kernel does not have ``lags_ms.size`` lags.
     """
     result: dict[str, np.ndarray] = {
         "LFP": np.asarray(responses["GaussCylinderPotential"], dtype=float)
@@ -652,14 +507,15 @@ def _kernel_result(
     if probe_setup["csd"]:
         result["CSD"] = np.asarray(responses["GaussCylinderCSD"], dtype=float)
     for name, values in result.items():
-        if values.shape[-1] != lags.size:
+        if values.shape[-1] != lags_ms.size:
             # LFPy selects the lag window by comparing float times, which can
             # miss an end point when dt is not a power of two.
             raise RuntimeError(
-                f"{name} kernel has {values.shape[-1]} lags, expected {lags.size}; "
+                f"{name} kernel has {values.shape[-1]} lags, expected {lags_ms.size}; "
                 f"use a dt_ms that is a power of two (got {dt_ms})"
             )
-    result["tau_ms"] = lags
+    # the lags are stored under the kernel files' dataset name "tau_ms"
+    result["tau_ms"] = lags_ms
     result["z_um"] = np.array(probe_setup["z_um"], dtype=float)
     return result
 
@@ -671,7 +527,7 @@ def compute_kernel(
     pre: str,
     dt_ms: float,
     mechanisms_dir: Path,
-    morphology_dir: Path,
+    morphology_dir: Path | None = None,
 ) -> dict[str, np.ndarray]:
     """Spike-to-signal kernel of presynaptic ``pre`` onto postsynaptic ``post``.
 
@@ -705,15 +561,16 @@ def compute_kernel(
         Lag step (ms), the simulation's ``dt_ms`` (also NEURON's time step).
     mechanisms_dir : Path
         Output of ``cells.compile_mechanisms``; loaded once per process.
-    morphology_dir : Path
-        Folder with the morphology files named in ``populations[*].morphology``.
+    morphology_dir : Path, optional
+        Folder with the morphology files named in ``populations[*].morphology``;
+        None: :func:`lfpflow.multicompartment.morphology.morphology_dir`.
 
     Returns
     -------
     dict of ndarray
         ``"LFP"`` (n_contacts x n_lags, mV), ``"CDM"`` (3 x n_lags, nA*um; if
         ``probes.cdm``), ``"CSD"`` (n_contacts x n_lags, nA/um^3; if
-        ``probes.csd``), ``"tau_ms"`` (:func:`lag_times_ms`, ms) and
+        ``probes.csd``), ``"tau_ms"`` (the lags, :func:`lag_times_ms`, ms) and
         ``"z_um"`` (contact depths, um). Each kernel is the response of the
         whole postsynaptic population to one presynaptic spike.
 
@@ -728,14 +585,13 @@ def compute_kernel(
     setup = kernel_approx_arguments(
         kernel_config, post=post, pre=pre, morphology_dir=morphology_dir
     )
-    lags, tau_ms = _lag_window(setup["tau_ms"], dt_ms)
-
+    lags_ms, tau_ms = _lag_window(setup["tau_ms"], dt_ms)
     started = time.perf_counter()
     load_mechanisms(Path(mechanisms_dir))
     define_cell_template()
-    probes = _kernel_probes(setup["probes"])
+    probes = kernel_probes(setup["probes"])
     responses = _run_kernel_approx(setup, probes, pre=pre, dt_ms=dt_ms, tau_ms=tau_ms)
-    result = _kernel_result(responses, setup["probes"], lags, dt_ms)
+    result = _kernel_result(responses, setup["probes"], lags_ms, dt_ms)
     log.info(
         "kernel %s computed in %.2f s: max|LFP| = %.3g mV%s",
         pathway_key(post, pre),

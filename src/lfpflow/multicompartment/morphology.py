@@ -3,7 +3,7 @@
 The multicompartment cells (kernels and ground truth) are loaded by LFPy,
 which reads ``.hoc`` files with NEURON's interpreter and ``.swc`` and ``.asc``
 (Neurolucida) files with NEURON's Import3d. Before anything runs, the
-configuration check (:mod:`lfpflow.config.checks`) reads every morphology
+configuration check (:mod:`lfpflow.multicompartment.checks`) reads every morphology
 with the light parsers here, without NEURON: the file must exist, be in a
 known format, describe a soma, and have the sections the synapse positions
 name. Section names are those NEURON gives after import:
@@ -85,24 +85,46 @@ class Morphology:
         return low + shift, high + shift
 
 
-def morphology_dir() -> Path:
+def morphology_dir(folder: str | Path | None = None) -> Path:
     """The folder of the morphology files.
 
-    ``$LFPFLOW_MORPHOLOGY_DIR`` if set, else ``morphologies/`` in the working
-    directory (Snakemake runs in the project folder), else the project's
-    ``morphologies/`` next to ``src/`` (editable install).
+    The one place that decides it: the configuration checks, the kernel
+    rule and the ground truth (:mod:`lfpflow.multicompartment.kernels`,
+    :mod:`lfpflow.multicompartment.groundtruth`, ``workflow/rules/*.smk``)
+    all read the morphologies from here. ``$LFPFLOW_MORPHOLOGY_DIR`` if set,
+    else ``morphologies/`` in the working directory (Snakemake runs in the
+    project folder), else the project's ``morphologies/`` next to ``src/``
+    (editable install).
+
+    Parameters
+    ----------
+    folder : path-like, optional
+        A folder given explicitly (a function's ``morphology_dir`` argument);
+        returned as it is. None: the folder described above.
 
     Returns
     -------
     Path
         The folder (it may not exist; reading a file from it then fails).
     """
+    if folder is not None:
+        return Path(folder)
     if os.environ.get(MORPHOLOGY_DIR_ENV):
         return Path(os.environ[MORPHOLOGY_DIR_ENV])
     local = Path.cwd() / "morphologies"
     if local.is_dir():
         return local
     return Path(__file__).resolve().parents[3] / "morphologies"
+
+
+def workflow_morphology_dir() -> str:
+    """:func:`morphology_dir` as the workflow names it in rule inputs and params.
+
+    Relative to the working directory when it lies inside it (Snakemake's
+    paths are relative to the project folder), else absolute.
+    """
+    path, workdir = morphology_dir().absolute(), Path.cwd()
+    return str(path.relative_to(workdir)) if path.is_relative_to(workdir) else str(path)
 
 
 def morphology_format(file_name: str) -> str:

@@ -45,6 +45,13 @@ from typing import Any
 #: Name of the NEST module our NESTML models are built into.
 NESTML_MODULE = "lfpflowmodule"
 
+#: Config key of the weights onto a model, per kind of synapse (module docstring).
+WEIGHT_KEY_OF_SYNAPSE = {"current": "weight_pA", "conductance": "weight_nS", "voltage": "weight_mV"}
+
+#: Weight keys, one per kind of synapse: a connection, the drive or a Poisson
+#: input gives exactly the one of its target model (``NeuronModel.weight_key``).
+WEIGHT_KEYS = tuple(WEIGHT_KEY_OF_SYNAPSE.values())
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -87,9 +94,7 @@ class NeuronModel:
     @property
     def weight_key(self) -> str:
         """The config key of connection weights onto this model."""
-        return {"current": "weight_pA", "conductance": "weight_nS", "voltage": "weight_mV"}[
-            self.synapse
-        ]
+        return WEIGHT_KEY_OF_SYNAPSE[self.synapse]
 
     def resolved_params(self, params: Mapping[str, float]) -> dict[str, float]:
         """Defaults overlaid with ``params`` (config names)."""

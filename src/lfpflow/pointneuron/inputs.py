@@ -297,9 +297,13 @@ def _connect_white_noise(
     ValueError
         If the noise interval is not a multiple of the resolution.
     """
+    # the rule lfpflow.pointneuron.checks enforces on the configuration; imported
+    # here, as lfpflow.config loads the schemas, which a network without noise skips
+    from lfpflow.config.rules import on_grid
+
     noise_dt = float(protocol.get("dt_ms") or dt_ms)
     # NEST can change the current only at a step boundary
-    if abs(noise_dt / dt_ms - round(noise_dt / dt_ms)) > 1e-9:
+    if not on_grid(noise_dt, dt_ms):
         raise ValueError(
             f"white_noise dt_ms ({noise_dt}) must be a multiple of the resolution ({dt_ms})"
         )

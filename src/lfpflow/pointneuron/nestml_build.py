@@ -45,6 +45,11 @@ from lfpflow.io import atomic_directory
 
 log = logging.getLogger(__name__)
 
+#: Folder of the workflow's NESTML module (rule ``build_nestml``), relative to
+#: the workflow's working directory: the one spelling of it that the rules
+#: (``neurons.smk``, ``common.smk``) and the simulation code's defaults use.
+NESTML_BUILD_DIR = "build/nestml"
+
 #: Name of the JSON file, inside the build folder, describing the build.
 BUILD_INFO = "build_info.json"
 

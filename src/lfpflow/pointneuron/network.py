@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from lfpflow.pointneuron.catalogue import NESTML_MODULE, NeuronModel, get_model
+from lfpflow.pointneuron.catalogue import NESTML_MODULE, WEIGHT_KEYS, NeuronModel, get_model
 from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
 from lfpflow.pointneuron.scaling import (
     FIXED_TOTAL_NUMBER,
     ScaledNetwork,
     scaled_in_degree,
-    scaled_network,
+    scaled_network_totals,
 )
 from lfpflow.signals.spikes import NetworkSpikes
 
@@ -88,14 +88,14 @@ def _population_models(
     """
     models = {name: get_model(p["model"]) for name, p in populations.items()}
     if any(model.nestml_model for model in models.values()):
+        from lfpflow.pointneuron.nestml_build import NESTML_BUILD_DIR, install_module
+
         if nestml_module_dir is None:
             raise ValueError(
                 "a population uses a NESTML model "
                 f"({', '.join(n for n, m in models.items() if m.nestml_model)}): "
-                "pass nestml_module_dir (the workflow's build/nestml)"
+                f"pass nestml_module_dir (the workflow's {NESTML_BUILD_DIR})"
             )
-        from lfpflow.pointneuron.nestml_build import install_module
-
         install_module(nest, Path(nestml_module_dir), NESTML_MODULE)
     return models
 
@@ -166,13 +166,31 @@ def _connect_inputs(
             )
 
 
+def _time_sender_order(
+    times_ms: np.ndarray, senders: np.ndarray, size: int, dt_ms: float
+) -> np.ndarray:
+    """The permutation sorting spikes by (time, sender), as ``np.lexsort`` would.
+
+    Spike times of the grid-based models are whole steps of ``dt_ms`` (ms), so
+    one integer key, step x ``size`` + sender (senders in [0, ``size``)),
+    orders them: a stable sort on it gives exactly ``np.lexsort((senders,
+    times_ms))`` about ten times faster (two-key lexsort of every spike was the
+    slowest step after ``nest.Simulate``). Times off the grid fall back to lexsort.
+    """
+    steps = np.rint(times_ms / dt_ms)
+    if steps.size and (np.any(steps * dt_ms != times_ms) or steps.max() * size > 2.0**62):
+        return np.lexsort((senders, times_ms))
+    return np.argsort(steps.astype(np.int64) * size + senders, kind="stable")
+
+
 def _collect_spikes(
-    recorders: Mapping[str, Any], neurons: Mapping[str, Any]
+    recorders: Mapping[str, Any], neurons: Mapping[str, Any], dt_ms: float
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Spike times (ms) and senders (index within the population) per population.
 
-    Sorted by (time, sender): the order in which threads hand events to the
-    recorder is not fixed.
+    Sorted by (time, sender) (:func:`_time_sender_order`): the order in which
+    threads hand events to the recorder is not fixed. ``dt_ms`` is the
+    resolution (ms).
     """
     times_ms: dict[str, np.ndarray] = {}
     senders: dict[str, np.ndarray] = {}
@@ -181,7 +199,7 @@ def _collect_spikes(
         first_id = neurons[name][0].global_id
         population_times = np.asarray(events["times"], dtype=np.float64)
         population_senders = np.asarray(events["senders"], dtype=np.int64) - first_id
-        order = np.lexsort((population_senders, population_times))
+        order = _time_sender_order(population_times, population_senders, len(neurons[name]), dt_ms)
         times_ms[name] = population_times[order]
         senders[name] = population_senders[order]
     return times_ms, senders
@@ -219,7 +237,7 @@ def simulate_network(
     nest = _import_nest()
     sim = config["simulation"]
     net = config["network"]
-    scaled = scaled_network(net)
+    scaled = scaled_network_totals(net)
 
     started = time.perf_counter()
     _reset_kernel(nest, config)
@@ -239,7 +257,7 @@ def simulate_network(
     nest.Simulate(float(sim["tstop_ms"]))
     simulated = time.perf_counter()
 
-    times_ms, senders = _collect_spikes(recorders, neurons)
+    times_ms, senders = _collect_spikes(recorders, neurons, float(sim["dt_ms"]))
     return NetworkSpikes(
         times_ms=times_ms,
         senders=senders,
@@ -263,7 +281,7 @@ def network_inputs(config: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]
     net = config["network"]
     drive = net["drive"]
     k_scale = float(net["k_scale"])
-    weight_keys = [k for k in ("weight_pA", "weight_nS", "weight_mV") if k in drive]
+    weight_keys = [k for k in WEIGHT_KEYS if k in drive]
     protocols: dict[str, list[dict[str, Any]]] = {name: [] for name in net["populations"]}
     for name, n_ext in drive["n_ext"].items():
         if n_ext == 0 or drive["nu_ext_Hz"] == 0:
@@ -370,9 +388,12 @@ def _connect(
                 {**syn_spec, "weight": weights[targets, index][:, np.newaxis], "delay": delay},
             )
     else:
+        # unreachable after lfpflow.pointneuron.checks; imported here because the
+        # checks' module pulls in lfpflow.config (schemas), which the rule does not need
+        from lfpflow.pointneuron.checks import RULE_PARAMETERS
+
         raise ValueError(
-            f"unknown connection rule {rule!r}; allowed values: pairwise_bernoulli, "
-            "ring_gaussian, fixed_total_number"
+            f"unknown connection rule {rule!r}; allowed values: {', '.join(RULE_PARAMETERS)}"
         )
 
 

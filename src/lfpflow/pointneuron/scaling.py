@@ -24,7 +24,11 @@ reference implementation (the ``microcircuit`` package, PyNEST; facts from its
 
 Everything here is a plain function of the ``network`` section of the network
 stage view, so the checks and the tests use the same numbers as the
-simulation.
+simulation. The scaling arithmetic itself (sizes, in-degrees, weight factor,
+lost mean input) is :mod:`lfpflow.config.scaling`, shared with the
+multicompartment ground truth, whose downscaled network differs from this one
+in that it keeps connection probabilities (not total synapse counts) and at
+least one cell per population.
 """
 
 from __future__ import annotations
@@ -33,6 +37,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from lfpflow.config.scaling import (
+    lost_input_fraction,
+    scaled_in_degree,
+    scaled_size,
+    scaled_total,
+    weight_factor,
+)
 
 #: Connection rule whose synapse count follows PD's Eq. 1.
 FIXED_TOTAL_NUMBER = "fixed_total_number"
@@ -58,19 +70,6 @@ def pd_total_synapses(p: float, n_pre: int, n_post: int) -> float:
     if p >= 1.0:
         raise ValueError(f"connection probability {p} must be below 1 for this rule")
     return math.log1p(-p) / math.log1p(-1.0 / (float(n_pre) * float(n_post)))
-
-
-def scaled_size(size: int, scale: float) -> int:
-    """Number of neurons of a population of full size ``size`` at ``scale``.
-
-    Rounded half to even, as NumPy rounds (the reference implementation).
-    """
-    return int(round(size * scale))
-
-
-def scaled_in_degree(n: int, k_scale: float) -> int:
-    """An external in-degree (``drive.n_ext``) at ``k_scale``, rounded."""
-    return int(round(n * k_scale))
 
 
 @dataclass(frozen=True)
@@ -140,7 +139,7 @@ def compensating_dc(net: Mapping[str, Any]) -> dict[str, float]:
     dc = dict.fromkeys(populations, 0.0)
     if k_scale == 1.0:
         return dc
-    factor = 1e-3 * (1.0 - math.sqrt(k_scale))
+    factor = 1e-3 * lost_input_fraction(k_scale)
     tau = {
         name: get_model(p["model"]).resolved_params(p["params"]) for name, p in populations.items()
     }
@@ -157,8 +156,15 @@ def compensating_dc(net: Mapping[str, Any]) -> dict[str, float]:
     return dc
 
 
-def scaled_network(net: Mapping[str, Any]) -> ScaledNetwork:
-    """Sizes, synapse counts, weight factor, drive and DC after scaling.
+def scaled_network_totals(net: Mapping[str, Any]) -> ScaledNetwork:
+    """Sizes, total synapse counts, weight factor, drive and DC after scaling.
+
+    The NEST network's scaling: sizes ``round(N scale)`` (no minimum: the
+    check ``network.scale`` refuses an empty population) and, per
+    ``fixed_total_number`` pathway, the total ``round(K scale k_scale)``
+    (:mod:`lfpflow.config.scaling`). The ground truth's
+    :func:`lfpflow.multicompartment.groundtruth.scaled_network_probabilities`
+    keeps probabilities instead, with at least one cell per population.
 
     Parameters
     ----------
@@ -178,13 +184,13 @@ def scaled_network(net: Mapping[str, Any]) -> ScaledNetwork:
     full = {name: int(p["size"]) for name, p in net["populations"].items()}
     # rounded once, after scaling, as the reference implementation does
     n_synapses = {
-        index: int(round(total * scale * k_scale))
+        index: scaled_total(total, scale, k_scale)
         for index, total in full_total_synapses(net).items()
     }
     return ScaledNetwork(
         sizes={name: scaled_size(size, scale) for name, size in full.items()},
         n_synapses=n_synapses,
-        weight_factor=1.0 / math.sqrt(k_scale),
+        weight_factor=weight_factor(k_scale),
         n_ext={name: scaled_in_degree(n, k_scale) for name, n in net["drive"]["n_ext"].items()},
         dc_pA=compensating_dc(net),
     )

@@ -11,7 +11,7 @@ For one catalogue entry (:mod:`lfpflow.pointneuron.catalogue`) this measures, wi
   bracket in one NEST kernel, until the bracket is narrower than
   ``min(rheobase_tol_pA, rheobase_rel_tol * rheobase)``. ``rheobase_pA`` is
   the upper end (an amplitude that met the criterion), ``rheobase_lower_pA``
-  the lower end (one that did not);
+  the lower end (one that did not) (:mod:`lfpflow.pointneuron.rheobase`);
 * the **F-I curve under DC** (``dc_pA``, ``rate_dc_Hz``): steady-state rate,
   the inverse of the mean inter-spike interval (ISI) of the spikes in the
   analysis window, 0 with fewer than two spikes there (so ``rate_dc_Hz > 0``
@@ -39,6 +39,8 @@ rheobase, because the catalogue's models span two orders of magnitude of
 current (``izhikevich2003`` fires from about 4 "pA", ``lif`` from 375 pA).
 
 NEST is imported lazily, inside the functions (as in :mod:`lfpflow.pointneuron.network`).
+This module only simulates and writes ``results/neurons/<model>.h5``; the
+figure is drawn from that file by :mod:`lfpflow.figures.neurons`.
 """
 
 from __future__ import annotations
@@ -55,19 +57,25 @@ import numpy as np
 
 from lfpflow import io
 from lfpflow.config import sorted_keys
-from lfpflow.pointneuron.catalogue import NESTML_MODULE, NeuronModel, get_model
+from lfpflow.pointneuron.catalogue import NeuronModel, get_model
 from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
+from lfpflow.pointneuron.rheobase import (
+    ModelKernel,
+    analysis_window,
+    connect_dc_steps,
+    create_neurons,
+    find_rheobase,
+    in_window,
+    pooled_isi_cv,
+    run_length_ms,
+    spike_trains,
+    steady_rate_Hz,
+)
 
 log = logging.getLogger(__name__)
 
 #: NEST recordables holding the Izhikevich recovery variable (``u``).
 RECOVERY_RECORDABLES = ("u", "U_m")
-
-#: Amplitudes per kernel in the doubling stage of the rheobase search.
-_DOUBLING_GROUP = 4
-
-#: Default folder of the NESTML module (rule ``build_nestml``).
-NESTML_DIR = Path("build/nestml")
 
 
 def model_scope(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
@@ -76,7 +84,7 @@ def model_scope(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
     Parameters
     ----------
     config : Mapping
-        Resolved configuration (:func:`lfpflow.config.resolve_config`); only
+        Resolved configuration (:func:`lfpflow.resolve.resolve_config`); only
         its ``neurons`` section is read, as it is.
     model_name : str
         Catalogue name (:data:`lfpflow.pointneuron.catalogue.CATALOGUE`).
@@ -96,229 +104,8 @@ def model_scope(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------
-# NEST set-up
-# ---------------------------------------------------------------------------
-
-
-class _Kernel:
-    """Fresh NEST kernels for one model (resolution, seed, NESTML module).
-
-    ``cfg`` is the resolved ``neurons`` section (``dt_ms`` in ms, ``n_vp``, ``seed``).
-    """
-
-    def __init__(
-        self, model: NeuronModel, cfg: Mapping[str, Any], module_dir: str | Path | None
-    ) -> None:
-        from lfpflow.pointneuron.network import _import_nest
-
-        self.nest = _import_nest()
-        self.model = model
-        self.dt_ms = float(cfg["dt_ms"])
-        self.n_vp = int(cfg["n_vp"])
-        self.seed = int(cfg["seed"])
-        self.module_dir = Path(module_dir) if module_dir is not None else NESTML_DIR
-        if model.nestml_model is not None:
-            library = self.module_dir / f"{NESTML_MODULE}.so"
-            if not library.is_file():
-                raise FileNotFoundError(
-                    f"model {model.name!r} is the NESTML model {model.nestml_model!r}, but "
-                    f"{library} does not exist; build it first (snakemake build/nestml)"
-                )
-        self.resets = 0
-
-    def reset(self) -> Any:
-        """Reset NEST, set resolution/seed/threads, load our module if needed."""
-        from lfpflow.pointneuron.network import nest_seed
-
-        nest = self.nest
-        nest.ResetKernel()
-        nest.SetKernelStatus(
-            {
-                "total_num_virtual_procs": self.n_vp,
-                "resolution": self.dt_ms,
-                "tics_per_ms": int(round(1.0 / self.dt_ms)),
-                # each kernel of a characterisation gets its own stream
-                "rng_seed": nest_seed(self.seed * 1000 + self.resets),
-                "print_time": False,
-            }
-        )
-        self.resets += 1
-        if self.model.nestml_model is not None:
-            from lfpflow.pointneuron.nestml_build import install_module
-
-            install_module(nest, self.module_dir, NESTML_MODULE)
-        return nest
-
-
-def _create(nest: Any, model: NeuronModel, params: Mapping[str, float], n: int) -> Any:
-    return nest.Create(model.nest_model, n, params=model.nest_status(params))
-
-
-def _spike_trains(recorder: Any, neurons: Any) -> list[np.ndarray]:
-    """Sorted spike times (ms) of each neuron of ``neurons``."""
-    events = recorder.get("events")
-    times = np.asarray(events["times"], dtype=np.float64)
-    senders = np.asarray(events["senders"], dtype=np.int64) - neurons[0].global_id
-    order = np.lexsort((times, senders))
-    times, senders = times[order], senders[order]
-    bounds = np.searchsorted(senders, np.arange(len(neurons) + 1))
-    return [times[bounds[i] : bounds[i + 1]] for i in range(len(neurons))]
-
-
-def _in_window(train: np.ndarray, window: tuple[float, float]) -> np.ndarray:
-    return train[(train >= window[0]) & (train < window[1])]
-
-
-def _window(cfg: Mapping[str, Any]) -> tuple[float, float]:
-    onset = float(cfg["onset_ms"])
-    return onset + float(cfg["transient_ms"]), onset + float(cfg["duration_ms"])
-
-
-def _tstop(cfg: Mapping[str, Any]) -> float:
-    return float(cfg["onset_ms"]) + float(cfg["duration_ms"])
-
-
-def steady_rate_Hz(train: np.ndarray, window: tuple[float, float]) -> float:
-    """Inverse mean ISI (Hz) of the spikes in ``window``; 0 with fewer than two."""
-    spikes = _in_window(train, window)
-    if spikes.size < 2:
-        return 0.0
-    return 1000.0 * (spikes.size - 1) / (spikes[-1] - spikes[0])
-
-
-def cv_isi(trains: Sequence[np.ndarray], window: tuple[float, float], min_isis: int) -> float:
-    """CV of the ISIs of ``trains`` in ``window`` pooled; NaN below ``min_isis`` ISIs."""
-    isis = np.concatenate([np.diff(_in_window(t, window)) for t in trains] or [np.empty(0)])
-    if isis.size < max(int(min_isis), 2):
-        return float("nan")
-    return float(np.std(isis) / np.mean(isis))
-
-
-# ---------------------------------------------------------------------------
 # Measurements
 # ---------------------------------------------------------------------------
-
-
-def _connect_dc_steps(
-    kernel: _Kernel, neurons: Any, amplitudes_pA: Sequence[float], cfg: Mapping[str, Any]
-) -> None:
-    """Connect one DC step per amplitude to the neuron of the same index.
-
-    Parameters
-    ----------
-    kernel : _Kernel
-        The kernel the neurons live in (model, resolution in ms, seed).
-    neurons : nest.NodeCollection
-        Neuron ``i`` receives ``amplitudes_pA[i]``.
-    amplitudes_pA : sequence of float
-        Step amplitudes (pA), on from ``onset_ms`` to the end of the run.
-    cfg : Mapping
-        The ``neurons`` section (``onset_ms``, ``duration_ms`` in ms).
-    """
-    for index, amplitude in enumerate(amplitudes_pA):
-        connect_protocol(
-            kernel.nest,
-            {"type": "dc", "amplitude_pA": float(amplitude), "start_ms": float(cfg["onset_ms"])},
-            neurons[index : index + 1],
-            model=kernel.model,
-            dt_ms=kernel.dt_ms,
-            tstop_ms=_tstop(cfg),
-            rng=protocol_rng(kernel.seed, "dc", index),
-        )
-
-
-def dc_spike_trains(
-    kernel: _Kernel, params: Mapping[str, float], amplitudes_pA: Sequence[float], cfg: Mapping
-) -> list[np.ndarray]:
-    """Spike trains (ms) of one neuron per DC step amplitude (pA), from ``onset_ms``."""
-    nest = kernel.reset()
-    amplitudes = [float(a) for a in amplitudes_pA]
-    neurons = _create(nest, kernel.model, params, len(amplitudes))
-    _connect_dc_steps(kernel, neurons, amplitudes, cfg)
-    recorder = nest.Create("spike_recorder")
-    nest.Connect(neurons, recorder)
-    nest.Simulate(_tstop(cfg))
-    return _spike_trains(recorder, neurons)
-
-
-def find_rheobase(
-    kernel: _Kernel, params: Mapping[str, float], cfg: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Rheobase by doubling search and parallel bisection (module docstring).
-
-    Returns
-    -------
-    dict
-        ``rheobase_pA`` (smallest amplitude found meeting the criterion),
-        ``rheobase_lower_pA`` (largest found not meeting it, below it),
-        ``tested_pA`` and ``tested_spikes`` (every amplitude simulated and its
-        spike count in the analysis window), ``tolerance_pA`` and
-        ``kernels`` (number of NEST kernels simulated).
-
-    Raises
-    ------
-    RuntimeError
-        If no amplitude up to ``rheobase_search_max_pA`` meets the criterion.
-    """
-    window = _window(cfg)
-    min_spikes = int(cfg["rheobase_min_spikes"])
-    search_max = float(cfg["rheobase_search_max_pA"])
-    tested: dict[float, int] = {}
-    kernels = 0
-
-    def run(amplitudes: np.ndarray) -> None:
-        nonlocal kernels
-        kernels += 1
-        new = [a for a in np.unique(amplitudes) if float(a) not in tested]
-        trains = dc_spike_trains(kernel, params, new, cfg)
-        for amplitude, train in zip(new, trains, strict=True):
-            tested[float(amplitude)] = int(_in_window(train, window).size)
-
-    def bracket() -> tuple[float, float | None]:
-        amps = np.array(sorted(tested))
-        fires = np.array([tested[a] >= min_spikes for a in amps])
-        if not fires.any():
-            return float(amps.max()), None
-        hi = float(amps[np.argmax(fires)])
-        below = amps[amps < hi]
-        return (float(below.max()) if below.size else hi), hi
-
-    # Doubling search in groups of a few amplitudes, smallest first, stopping
-    # at the first group that fires: large currents are the expensive ones
-    # (high rates, small adaptive steps), so they are simulated only if needed.
-    doubling = 0.25 * 2.0 ** np.arange(0, 64)
-    ladder = np.concatenate([[0.0], doubling[doubling < search_max], [search_max]])
-    for group in np.array_split(ladder, int(np.ceil(ladder.size / _DOUBLING_GROUP))):
-        run(group)
-        lo, hi = bracket()
-        if hi is not None:
-            break
-    if hi is None:
-        raise RuntimeError(
-            f"model {kernel.model.name!r} does not fire {min_spikes} spikes in "
-            f"{window[1] - window[0]:g} ms for any DC up to {search_max:g} pA "
-            "(raise neurons.rheobase_search_max_pA)"
-        )
-    rounds = 0
-    n = int(cfg["rheobase_candidates"])
-    while True:
-        tolerance = min(float(cfg["rheobase_tol_pA"]), float(cfg["rheobase_rel_tol"]) * hi)
-        if hi - lo <= tolerance or hi == lo:
-            break
-        run(np.linspace(lo, hi, n + 2)[1:-1])
-        lo, hi = bracket()
-        rounds += 1
-        if rounds > 60:  # pragma: no cover - floating-point safety net
-            break
-    amps = np.array(sorted(tested))
-    return {
-        "rheobase_pA": hi,
-        "rheobase_lower_pA": lo,
-        "tolerance_pA": tolerance,
-        "tested_pA": amps,
-        "tested_spikes": np.array([tested[a] for a in amps], dtype=np.int64),
-        "kernels": kernels,
-    }
 
 
 def _model_settings(cfg: Mapping[str, Any], model_name: str, rheobase: float) -> dict[str, Any]:
@@ -357,13 +144,17 @@ class _Measurement:
 
 
 def _connect_white_noise(
-    kernel: _Kernel, neurons: Any, first: int, settings: Mapping[str, Any], cfg: Mapping[str, Any]
+    kernel: ModelKernel,
+    neurons: Any,
+    first: int,
+    settings: Mapping[str, Any],
+    cfg: Mapping[str, Any],
 ) -> None:
     """Connect ``gwn_trials`` neurons per white-noise setting, from neuron ``first`` on.
 
     Parameters
     ----------
-    kernel : _Kernel
+    kernel : ModelKernel
         The kernel the neurons live in.
     neurons : nest.NodeCollection
         Every neuron of the kernel.
@@ -391,19 +182,19 @@ def _connect_white_noise(
             neurons[start : start + trials],
             model=kernel.model,
             dt_ms=kernel.dt_ms,
-            tstop_ms=_tstop(cfg),
+            tstop_ms=run_length_ms(cfg),
             rng=protocol_rng(kernel.seed, "white_noise", setting),
         )
 
 
 def _connect_example(
-    kernel: _Kernel, example: Any, amplitude_pA: float, cfg: Mapping[str, Any]
+    kernel: ModelKernel, example: Any, amplitude_pA: float, cfg: Mapping[str, Any]
 ) -> tuple[Any, str | None, float]:
     """Give the example neuron its DC step and a multimeter.
 
     Parameters
     ----------
-    kernel : _Kernel
+    kernel : ModelKernel
         The kernel the neuron lives in.
     example : nest.NodeCollection
         The one example neuron.
@@ -426,7 +217,7 @@ def _connect_example(
         example,
         model=kernel.model,
         dt_ms=kernel.dt_ms,
-        tstop_ms=_tstop(cfg),
+        tstop_ms=run_length_ms(cfg),
         rng=protocol_rng(kernel.seed, "example", 0),
     )
     delay_ms = float(nest.GetConnections(created["devices"]).get("delay"))
@@ -444,7 +235,7 @@ def _connect_example(
 
 
 def _build_measurement(
-    kernel: _Kernel,
+    kernel: ModelKernel,
     params: Mapping[str, float],
     settings: Mapping[str, Any],
     cfg: Mapping[str, Any],
@@ -453,7 +244,7 @@ def _build_measurement(
 
     Parameters
     ----------
-    kernel : _Kernel
+    kernel : ModelKernel
         Kernel factory of the model (reset here).
     params : Mapping
         Model parameters under their catalogue names (catalogue units).
@@ -470,8 +261,10 @@ def _build_measurement(
     nest = kernel.reset()
     n_dc = settings["dc_pA"].size
     n_settings = settings["gwn_sigma_pA"].size * settings["gwn_mean_pA"].size
-    neurons = _create(nest, kernel.model, params, n_dc + n_settings * int(cfg["gwn_trials"]) + 1)
-    _connect_dc_steps(kernel, neurons, settings["dc_pA"], cfg)
+    neurons = create_neurons(
+        nest, kernel.model, params, n_dc + n_settings * int(cfg["gwn_trials"]) + 1
+    )
+    connect_dc_steps(kernel, neurons, settings["dc_pA"], cfg)
     _connect_white_noise(kernel, neurons, n_dc, settings, cfg)
     example = neurons[len(neurons) - 1 : len(neurons)]
     multimeter, recovery, delay_ms = _connect_example(
@@ -495,7 +288,7 @@ def _dc_rates(
     """
     window_s = (window[1] - window[0]) / 1000.0
     rate = np.array([steady_rate_Hz(t, window) for t in trains])
-    count = np.array([_in_window(t, window).size / window_s for t in trains])
+    count = np.array([in_window(t, window).size / window_s for t in trains])
     return rate, count
 
 
@@ -531,9 +324,9 @@ def _white_noise_statistics(
     cv = np.empty(shape)
     for setting, (i, j) in enumerate(np.ndindex(*shape)):
         group = trains[setting * trials : (setting + 1) * trials]
-        n_spikes = sum(_in_window(t, window).size for t in group)
+        n_spikes = sum(in_window(t, window).size for t in group)
         rate[i, j] = n_spikes / (trials * window_s)
-        cv[i, j] = cv_isi(group, window, int(cfg["min_isis_cv"]))
+        cv[i, j] = pooled_isi_cv(group, window, int(cfg["min_isis_cv"]))
     return rate, cv
 
 
@@ -570,8 +363,8 @@ def _analyse(
         ``example_spike_times_ms`` (ms) and the example trace ``t`` (ms),
         ``v`` (mV) and, for the Izhikevich models, ``u``.
     """
-    window = _window(cfg)
-    trains = _spike_trains(measurement.recorder, measurement.neurons)
+    window = analysis_window(cfg)
+    trains = spike_trains(measurement.recorder, measurement.neurons)
     n_dc = settings["dc_pA"].size
     shape = (settings["gwn_sigma_pA"].size, settings["gwn_mean_pA"].size)
     rate_dc, count_dc = _dc_rates(trains[:n_dc], window)
@@ -642,7 +435,7 @@ def _datasets(
 
 
 def _attributes(
-    kernel: _Kernel,
+    kernel: ModelKernel,
     cfg: Mapping[str, Any],
     settings: Mapping[str, Any],
     rheo: Mapping[str, Any],
@@ -654,7 +447,7 @@ def _attributes(
     """
     model = kernel.model
     onset = float(cfg["onset_ms"])
-    window = _window(cfg)
+    window = analysis_window(cfg)
     min_spikes = int(cfg["rheobase_min_spikes"])
     return {
         "model": model.name,
@@ -673,7 +466,7 @@ def _attributes(
         "example_dc_pA": float(settings["example_dc_pA"]),
         "example_onset_ms": onset,
         "analysis_window_ms": [float(window[0]), float(window[1])],
-        "tstop_ms": _tstop(cfg),
+        "tstop_ms": run_length_ms(cfg),
         "dt_ms": kernel.dt_ms,
         "gwn_dt_ms": float(cfg["gwn_dt_ms"]),
         "gwn_trials": int(cfg["gwn_trials"]),
@@ -684,7 +477,7 @@ def _attributes(
 
 
 def _timed_rheobase(
-    kernel: _Kernel, params: Mapping[str, float], cfg: Mapping[str, Any]
+    kernel: ModelKernel, params: Mapping[str, float], cfg: Mapping[str, Any]
 ) -> tuple[dict[str, Any], float]:
     """:func:`find_rheobase`, logged, and its wall time (s)."""
     started = time.perf_counter()
@@ -714,11 +507,12 @@ def characterise(
     model_name : str
         Catalogue name (:data:`lfpflow.pointneuron.catalogue.CATALOGUE`).
     config : Mapping
-        Resolved configuration (:func:`lfpflow.config.resolve_config`) or
+        Resolved configuration (:func:`lfpflow.resolve.resolve_config`) or
         :func:`model_scope` of one; only its complete ``neurons`` section is
         read.
     module_dir : path-like, optional
-        Folder of our NESTML module (default ``build/nestml``), needed for
+        Folder of our NESTML module (default
+        :data:`lfpflow.pointneuron.nestml_build.NESTML_BUILD_DIR`), needed for
         models with ``nestml_model``.
 
     Returns
@@ -732,7 +526,7 @@ def characterise(
     model = get_model(model_name)
     cfg = config["neurons"]
     params = model.resolved_params(cfg["models"].get(model_name, {}).get("params", {}))
-    kernel = _Kernel(model, cfg, module_dir)
+    kernel = ModelKernel(model, cfg, module_dir)
     timings: dict[str, float] = {}
     rheo, timings["rheobase"] = _timed_rheobase(kernel, params, cfg)
     settings = _model_settings(cfg, model_name, rheo["rheobase_pA"])
@@ -741,7 +535,7 @@ def characterise(
     measurement = _build_measurement(kernel, params, settings, cfg)
     timings["build"] = time.perf_counter() - started
     started = time.perf_counter()
-    kernel.nest.Simulate(_tstop(cfg))
+    kernel.nest.Simulate(run_length_ms(cfg))
     timings["simulate"] = time.perf_counter() - started
 
     results = _analyse(measurement, settings, cfg)
@@ -784,28 +578,22 @@ def characterise_to_files(
     *,
     config: Mapping[str, Any],
     h5_path: str | Path,
-    figure_path: str | Path | None = None,
     module_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Characterise, write the HDF5 file and (optionally) the figure from it.
+    """Characterise and write the HDF5 file.
 
-    The rule ``neuron_characterisation`` calls this; ``config`` is what the
-    file records as provenance (the rule passes :func:`model_scope`).
+    The rule ``neuron_characterisation`` calls this, then draws the figure
+    from the file (:func:`lfpflow.figures.neurons.plot_characterisation`);
+    ``config`` is what the file records as provenance (the rule passes
+    :func:`model_scope`).
 
     Returns
     -------
     dict
-        The result of :func:`characterise` (``timings_s`` includes ``write``
-        and ``figure``).
+        The result of :func:`characterise` (``timings_s`` includes ``write``).
     """
     result = characterise(model_name, config=config, module_dir=module_dir)
     started = time.perf_counter()
     write_characterisation(h5_path, result, config=config)
     result["timings_s"]["write"] = time.perf_counter() - started
-    if figure_path is not None:
-        from lfpflow.figures.neurons import plot_characterisation
-
-        started = time.perf_counter()
-        plot_characterisation(h5_path, figure_path)
-        result["timings_s"]["figure"] = time.perf_counter() - started
     return result

@@ -118,7 +118,7 @@ def mean_rates_Hz(
     }
 
 
-def cv_isi(
+def mean_cv_isi(
     spike_times_ms: np.ndarray,
     senders: np.ndarray,
     *,
@@ -368,7 +368,7 @@ def summarise(
     t_start, t_stop = float(sim["transient_ms"]), float(sim["tstop_ms"])
     populations = {}
     for name, size in spikes.population_sizes.items():
-        cv, n_cv = cv_isi(
+        cv, n_cv = mean_cv_isi(
             spikes.times_ms[name], spikes.senders[name], t_start_ms=t_start, t_stop_ms=t_stop
         )
         populations[name] = {

@@ -31,6 +31,7 @@ import numpy as np
 from scipy import fft as sp_fft
 
 from lfpflow import io
+from lfpflow.config.scopes import pathway_key
 from lfpflow.signals import head_models
 
 # re-exported for callers that map a head-frame CDM themselves
@@ -268,7 +269,7 @@ def compute_signals(
     t_ms: np.ndarray,
     rates: Mapping[str, np.ndarray],
     kernels: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
-    head_model: Mapping[str, Any],
+    head_model: head_models.SensorMaps | Mapping[str, Any],
     meg: Mapping[str, Any] | None = None,
     *,
     dt_ms: float,
@@ -285,11 +286,14 @@ def compute_signals(
     kernels : Mapping
         ``(post, pre)`` -> dict with ``"LFP"``, ``"CDM"`` and optionally
         ``"CSD"`` (channels x lags) and ``"tau_ms"`` (the lags, ms).
-    head_model : Mapping
-        ``config["forward"]["head_model"]`` (resolved): head model, electrodes,
-        column position and axis (:func:`lfpflow.signals.head_models.sensor_maps`).
+    head_model : SensorMaps or Mapping
+        The head model, electrodes, column position and axis, built
+        (:func:`lfpflow.formats.heads.sensor_maps`, which reads what only MNE
+        reads) or as ``config["forward"]["head_model"]`` (resolved) for a head
+        that needs no MNE file (:func:`lfpflow.signals.head_models.as_sensor_maps`).
     meg : Mapping, optional
-        ``config["forward"]["meg"]``; no MEG when None or not ``enabled``.
+        ``config["forward"]["meg"]`` with a configuration ``head_model``; no
+        MEG when None or not ``enabled``.
 
     Returns
     -------
@@ -317,9 +321,9 @@ def compute_signals(
         # summing the per-pathway parts equals predict_signal on all kernels
         signals[measure] = sum(part[measure] for part in contributions.values())
     if "CDM" in signals:
-        maps = head_models.sensor_maps(head_model, meg)
+        maps = head_models.as_sensor_maps(head_model, meg)
         signals["electrodes_um"] = maps.geometry.electrodes.positions_um
-        signals["head_attrs"] = maps.attrs(head_model)
+        signals["head_attrs"] = maps.attrs()
         if "MEG" in maps.matrices:
             signals["meg_sensors_um"] = maps.meg_sensors_um
         for name, matrix in maps.matrices.items():
@@ -334,13 +338,19 @@ def compute_signals(
 SIGNAL_UNITS = {"LFP": "mV", "CSD": "nA/um^3", "CDM": "nA*um", "EEG": "uV", "MEG": "fT"}
 
 
-def _head_attrs(signals: Mapping[str, Any], forward: Mapping[str, Any]) -> dict[str, Any]:
-    """Head-model attributes of ``signals`` (computed from ``forward`` if absent)."""
+def _head_attrs(
+    signals: Mapping[str, Any],
+    forward: Mapping[str, Any],
+    sensors: head_models.SensorMaps | None,
+) -> dict[str, Any]:
+    """Head-model attributes of ``signals`` (else of ``sensors``, else from ``forward``)."""
     if "head_attrs" in signals:
         return dict(signals["head_attrs"])
+    if sensors is not None:
+        return sensors.attrs()
     # MEG in the signals: describe its sensors even if the configuration has it off
     meg = dict(forward["meg"], enabled=True) if "MEG" in signals else None
-    return head_models.sensor_maps(forward["head_model"], meg).attrs(forward["head_model"])
+    return head_models.sensor_maps(forward["head_model"], meg).attrs()
 
 
 def write_signals(
@@ -352,6 +362,7 @@ def write_signals(
     csd_units: str = SIGNAL_UNITS["CSD"],
     kernels_dir: str | None = None,
     attrs: Mapping[str, Any] | None = None,
+    sensors: head_models.SensorMaps | None = None,
 ) -> None:
     """Write ``signals.h5`` (output contract in the README).
 
@@ -365,7 +376,8 @@ def write_signals(
     names and positions, MEG sensors and the column's position and axis are
     root attributes too (:meth:`lfpflow.signals.head_models.SensorMaps.attrs`):
     ``signals["head_attrs"]`` from :func:`compute_signals`, or else those of
-    the configuration's ``forward`` section.
+    ``sensors`` (:func:`lfpflow.formats.heads.sensor_maps`), or else those of
+    the configuration's ``forward`` section (a head that needs no MNE file).
     """
     units = dict(SIGNAL_UNITS, CSD=csd_units)
     measures = [m for m in ("LFP", "CSD", "CDM", "EEG", "MEG") if m in signals]
@@ -384,9 +396,9 @@ def write_signals(
     root = io.provenance(
         config,
         **({"n_vp": n_vp} if n_vp is not None else {}),
-        **_head_attrs(signals, config["forward"]),
+        **_head_attrs(signals, config["forward"], sensors),
         **(
-            {"pathways": [f"{post}:{pre}" for post, pre in signals["contributions"]]}
+            {"pathways": [pathway_key(post, pre) for post, pre in signals["contributions"]]}
             if by_pathway
             else {}
         ),

@@ -19,9 +19,11 @@ import h5py
 import numpy as np
 
 from lfpflow import io
+from lfpflow.config.scopes import pathway_key
 from lfpflow.signals.analysis import mean_rates_Hz
 from lfpflow.signals.comparison import compare_all, meets_targets
 from lfpflow.signals.forward import compute_signals, write_signals
+from lfpflow.signals.head_models import SensorMaps
 from lfpflow.signals.kernel_files import load_kernels
 from lfpflow.signals.rates import population_rates
 from lfpflow.signals.spikes import read_spikes
@@ -105,6 +107,7 @@ def predict_groundtruth(
     truth_path: str | os.PathLike,
     kernel_paths: Iterable[str | os.PathLike],
     output_path: str | os.PathLike,
+    sensors: SensorMaps | None = None,
 ) -> dict[str, Any]:
     """Kernel prediction of the MC network's signals from its own spikes; writes predicted.h5.
 
@@ -129,6 +132,11 @@ def predict_groundtruth(
         ``groundtruth/kernels/<post>_<pre>.h5``, one per pathway.
     output_path : path-like
         ``groundtruth/predicted.h5``.
+    sensors : SensorMaps, optional
+        The head's EEG (and MEG) maps, built
+        (:func:`lfpflow.formats.heads.sensor_maps`, which reads what only MNE
+        reads); None: from ``config["forward"]``, for a head that needs no MNE
+        file (:func:`lfpflow.signals.head_models.as_sensor_maps`).
 
     Returns
     -------
@@ -143,16 +151,19 @@ def predict_groundtruth(
     t_ms, counts = population_rates(spikes.times_ms, tstop_ms=gt["tstop_ms"], dt_ms=dt_ms)
     kernels = load_kernels(kernel_paths)
     forward = config["forward"]
-    signals = compute_signals(
-        t_ms, counts, kernels, forward["head_model"], forward["meg"], dt_ms=dt_ms
-    )
+    if sensors is not None:
+        signals = compute_signals(t_ms, counts, kernels, sensors, dt_ms=dt_ms)
+    else:
+        signals = compute_signals(
+            t_ms, counts, kernels, forward["head_model"], forward["meg"], dt_ms=dt_ms
+        )
     first = next(iter(kernels.values()))
     rates = mean_rates_Hz(spikes, t_start_ms=gt["transient_ms"], t_stop_ms=gt["tstop_ms"])
     if uses_measured_linearisation(config):
         vrest_mV = json.loads(truth_attrs["linearisation_potential_mV"])
     else:
         vrest = config["kernels"]["cell"]["Vrest_mV"]
-        vrest_mV = {f"{post}:{pre}": vrest for post, pre in kernels}
+        vrest_mV = {pathway_key(post, pre): vrest for post, pre in kernels}
     attrs = {k: truth_attrs[k] for k in PREDICTION_NETWORK_ATTRS if k in truth_attrs}
     attrs.update(
         measured_rates_Hz=rates,

@@ -11,12 +11,15 @@ Modules
 :mod:`lfpflow.v1.stimuli`
     Gabor patches, gratings, sparse and dense noise (numpy only).
 :mod:`lfpflow.v1.model`
-    Filters, dendritic nonlinearities, batched relaxation, receptive field.
+    Filters, dendritic nonlinearities, batched relaxation, receptive field
+    (one submodule each, every public name importable from the package).
 :mod:`lfpflow.v1.analysis`
     Modulation depth, tuning width, simpleness index, Fournier fit.
+:mod:`lfpflow.v1.checks`
+    :func:`~lfpflow.v1.checks.check_v1`, the cross-field checks of ``v1``.
 :mod:`lfpflow.v1.experiments`
     Configuration (validated and completed from the defaults of
-    ``lfpflow/config/schemas/v1.schema.yaml``) and one function per experiment,
+    ``lfpflow/config/schemas/v1.schema.yaml``) and one module per experiment,
     writing ``results/v1/<experiment>.h5``; :func:`~lfpflow.v1.experiments.summarise`.
 :mod:`lfpflow.v1.data`
     The experimental data (CSV, package data; provenance in its ``README.md``)

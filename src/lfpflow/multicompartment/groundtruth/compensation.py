@@ -1,7 +1,8 @@
 """In-degree scaling of the ground-truth network and its compensating currents (numpy only).
 
 A ground truth smaller than the full network keeps every in-degree
-(:func:`lfpflow.multicompartment.groundtruth.scaled_network`) as long as the
+(:func:`lfpflow.multicompartment.groundtruth.description.scaled_network_probabilities`) as
+long as the
 scaled connection probabilities stay at most 1. Circuits with dense pathways
 (the Potjans & Diesmann microcircuit: L5I -> L5E has 496 partners among 1,065
 cells) need a large fraction of the network for that. ``groundtruth.k_scale``
@@ -9,7 +10,10 @@ lowers the in-degrees as the point-neuron network's ``network.k_scale`` does
 (van Albada, Helias & Diesmann 2015, PLOS Comput Biol 11:e1004490): every
 in-degree, recurrent and external, times ``k``, every synaptic weight times
 ``1/sqrt(k)`` (which keeps the variance of the input), and the mean input lost,
-``(1 - sqrt(k))`` times the full network's, given back as a constant current.
+``(1 - sqrt(k))`` times the full network's, given back as a constant current
+(the scaled description is
+:func:`lfpflow.multicompartment.groundtruth.description.k_scaled_kernel_config`,
+the arithmetic :mod:`lfpflow.config.scaling`).
 
 In a multicompartment cell the mean input has a place: the compensating current
 goes where the lost synapses would have been, segment by segment, with the
@@ -24,16 +28,22 @@ known only after it has run). For conductance-based synapses the current at
 ``Vrest_mV`` is an approximation: the driving force varies with the potential.
 
 Units: currents nA, charges nA*ms, rates Hz, conductances uS, potentials mV.
+
+Numpy only; of the ground truth it imports only
+:mod:`lfpflow.multicompartment.groundtruth.description`.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from lfpflow.config.scaling import lost_input_fraction
+from lfpflow.config.scopes import pathway_key
+from lfpflow.multicompartment.groundtruth.description import multapse_probabilities
 
 #: Largest ratio tau1 / tau2 of a double exponential (as NEURON's Exp2Syn and
 #: our CurrExp2Syn: closer time constants use 0.9999 * tau2 as tau1).
@@ -67,8 +77,6 @@ def peak_normalised_charge_ms(tau1_ms: float, tau2_ms: float) -> float:
 
 def mean_multapse(multapse: Mapping[str, float]) -> float:
     """Mean number of synapses per connection of a ``kernels.multapses`` entry."""
-    from lfpflow.multicompartment.groundtruth import multapse_probabilities
-
     values, probabilities = multapse_probabilities(multapse)
     return float(values @ probabilities)
 
@@ -95,7 +103,7 @@ def pathway_mean_current_nA(kernel_config: Mapping[str, Any], post: str, pre: st
     float
         Mean current (nA).
     """
-    key = f"{post}:{pre}"
+    key = pathway_key(post, pre)
     synapse = kernel_config["synapses"][pre]
     in_degree = float(kernel_config["connection_probability"][key]) * int(
         kernel_config["populations"][pre]["size"]
@@ -121,47 +129,6 @@ def external_mean_current_nA(kernel_config: Mapping[str, Any], post: str) -> flo
     charge = peak_nA * peak_normalised_charge_ms(external["tau1_ms"], external["tau2_ms"])
     n_ext = int(external["n_ext"].get(post, 0))
     return n_ext * float(external["nu_Hz"]) * charge * 1e-3
-
-
-def lost_input_fraction(k_scale: float) -> float:
-    """Share ``1 - sqrt(k)`` of the mean input lost with in-degrees k K and weights w/sqrt(k)."""
-    return 1.0 - math.sqrt(float(k_scale))
-
-
-def k_scaled_kernel_config(kernel_config: Mapping[str, Any], k_scale: float) -> dict[str, Any]:
-    """A copy of a ``kernels:`` section with in-degrees times ``k`` and weights over ``sqrt(k)``.
-
-    Connection probabilities times ``k``; recurrent ``weights_uS`` and the
-    external ``weight_uS`` divided by ``sqrt(k)``; external inputs per cell
-    ``round(n_ext k)``. ``k = 1`` returns an unchanged copy.
-
-    Parameters
-    ----------
-    kernel_config : Mapping
-        ``kernels:`` section (with ``external.n_ext``).
-    k_scale : float
-        ``groundtruth.k_scale`` (0 < k <= 1).
-
-    Returns
-    -------
-    dict
-        The scaled copy.
-    """
-    result = copy.deepcopy(dict(kernel_config))
-    k = float(k_scale)
-    if k == 1.0:
-        return result
-    root_k = math.sqrt(k)
-    result["connection_probability"] = {
-        key: float(p) * k for key, p in kernel_config["connection_probability"].items()
-    }
-    result["weights_uS"] = {
-        key: float(w) / root_k for key, w in kernel_config["weights_uS"].items()
-    }
-    external = result["external"]
-    external["weight_uS"] = float(external["weight_uS"]) / root_k
-    external["n_ext"] = {name: int(round(n * k)) for name, n in external["n_ext"].items()}
-    return result
 
 
 def compensating_currents_nA(
