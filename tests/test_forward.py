@@ -172,7 +172,7 @@ def test_compute_signals_eeg_is_linear_map_of_total_cdm(random_rates_and_kernels
     rng = np.random.default_rng(11)
     lags = step(kernels)["lags_ms"]
     kernel_sets = {
-        key: {"LFP": lfp, "CDM": rng.normal(size=(3, 201)), "tau_ms": lags}
+        key: {"LFP": lfp, "CDM": rng.normal(size=(3, 201)), "lags_ms": lags}
         for key, lfp in kernels.items()
     }
     t_ms = np.arange(4000) * DT
@@ -261,7 +261,7 @@ def test_tangential_column_eeg_equals_lfpy_on_the_rotated_cdm(random_rates_and_k
     rng = np.random.default_rng(2)
     lags = step(kernels)["lags_ms"]
     kernel_sets = {
-        key: {"LFP": lfp, "CDM": rng.normal(size=(3, 201)), "tau_ms": lags}
+        key: {"LFP": lfp, "CDM": rng.normal(size=(3, 201)), "lags_ms": lags}
         for key, lfp in kernels.items()
     }
     head = dict(HEAD, column_axis=[1.0, 0.0, 0.0])
@@ -304,7 +304,7 @@ def test_signal_of_a_single_spike_is_the_kernel_from_the_spike_time():
     t_ms, counts = population_rates({"E": np.array([10.0])}, tstop_ms=20.0, dt_ms=DT)
     lags = step({"k": np.zeros(41)})["lags_ms"]
     lfp = np.where(lags >= 0, np.exp(-lags / 0.5), 0.0)[np.newaxis]  # causal, peak at lag 0
-    kernel = {("E", "E"): {"LFP": lfp, "CDM": np.vstack([0 * lfp, 0 * lfp, lfp]), "tau_ms": lags}}
+    kernel = {("E", "E"): {"LFP": lfp, "CDM": np.vstack([0 * lfp, 0 * lfp, lfp]), "lags_ms": lags}}
     signals = compute_signals(t_ms, counts, kernel, HEAD, dt_ms=DT)
     assert t_ms[np.argmax(signals["LFP"][0])] == 10.0
     lfp_out = signals["LFP"][0]
@@ -312,7 +312,7 @@ def test_signal_of_a_single_spike_is_the_kernel_from_the_spike_time():
 
 
 def test_sample_times_other_than_bin_starts_are_refused():
-    kernel = {("E", "E"): {"LFP": np.ones((1, 3)), "CDM": np.ones((3, 3)), "tau_ms": [-DT, 0, DT]}}
+    kernel = {("E", "E"): {"LFP": np.ones((1, 3)), "CDM": np.ones((3, 3)), "lags_ms": [-DT, 0, DT]}}
     centres = (np.arange(10) + 0.5) * DT
     with pytest.raises(ValueError, match="bin starts"):
         compute_signals(centres, {"E": np.ones(10)}, kernel, HEAD, dt_ms=DT)

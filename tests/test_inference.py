@@ -93,7 +93,7 @@ def synthetic_kernels(dt_ms: float) -> dict:
             kernels[(post, pre)] = {
                 "LFP": gain * np.outer([1.0, -0.5, -1.0], shape) * 1e-4,
                 "CDM": gain * np.outer([0.0, 0.0, 1.0], shape) * 10.0,
-                "tau_ms": lags,
+                "lags_ms": lags,
             }
     return kernels
 

@@ -197,7 +197,7 @@ def test_kernels_are_causal(computed_kernels: dict, job: str) -> None:
     kernel = computed_kernels[job]
     config, post, pre = KERNEL_JOBS[job]
     min_delay_ms = config["delays"][pathway_key(post, pre)]["min_ms"]
-    lags = kernel["tau_ms"]
+    lags = kernel["lags_ms"]
     assert lags.size == kernels.n_lags(config["tau_ms"], DT_MS)
     assert lags[lags.size // 2] == 0.0
     for name in ("LFP", "CDM", "CSD"):
@@ -248,7 +248,7 @@ def test_g_eff_shortens_the_kernel(computed_kernels: dict) -> None:
     # membrane time constant and with it the kernel's tail get shorter.
     def tail_fraction(kernel: dict) -> float:
         cdm_z = np.abs(kernel["CDM"][2])
-        return cdm_z[kernel["tau_ms"] >= 8.0].max() / cdm_z.max()
+        return cdm_z[kernel["lags_ms"] >= 8.0].max() / cdm_z.max()
 
     with_g_eff = tail_fraction(computed_kernels["conductance_g_eff"])
     without = tail_fraction(computed_kernels["conductance_no_g_eff"])
@@ -290,7 +290,7 @@ def _synthetic_kernel(
         "LFP": rng.normal(size=(n_contacts, lags.size)) * decay,
         "CDM": rng.normal(size=(3, lags.size)) * decay,
         "CSD": rng.normal(size=(n_contacts, lags.size)) * decay,
-        "tau_ms": lags,
+        "lags_ms": lags,
         "z_um": np.linspace(300.0, 0.0, n_contacts),
     }
 
@@ -335,13 +335,13 @@ def test_kernel_file_round_trips_with_units_and_attrs(tmp_path: Path) -> None:
     loaded = kernel_files.load_kernels([path])
     assert list(loaded) == [("E", "I")]
     entry = loaded[("E", "I")]
-    for name in ("LFP", "CDM", "CSD", "tau_ms", "z_um"):
+    for name in ("LFP", "CDM", "CSD", "lags_ms", "z_um"):
         np.testing.assert_array_equal(entry[name], kernel[name])
     assert entry["units"] == {
         "LFP": "mV",
         "CDM": "nA*um",
         "CSD": "nA/um^3",
-        "tau_ms": "ms",
+        "lags_ms": "ms",
         "z_um": "um",
     }
     attrs = entry["attrs"]
@@ -364,6 +364,37 @@ def test_kernel_file_round_trips_with_units_and_attrs(tmp_path: Path) -> None:
         # lfpflow.io stores lists of strings as JSON
         assert json.loads(h5["LFP"].attrs["dims"]) == ["contact", "lag"]
     assert not [p for p in path.parent.iterdir() if p != path], "temporary file left behind"
+
+
+def test_a_kernel_file_written_before_the_rename_reads_its_lags_as_lags_ms(
+    tmp_path: Path,
+) -> None:
+    # kernel files written before the rename stored the lag vector as "tau_ms"
+    config = {"seed": 7, **stage_config(resolve_config(TEST_OVERLAY), "kernels")}
+    kernel = _synthetic_kernel()
+    new_path, old_path = tmp_path / "new" / "E_I.h5", tmp_path / "old" / "E_I.h5"
+    kernel_files.write_kernel(new_path, kernel, config=config, post="E", pre="I")
+    old_path.parent.mkdir()
+    with h5py.File(new_path) as new, h5py.File(old_path, "w") as old:
+        for name, value in new.attrs.items():
+            old.attrs[name] = value
+        for name in new:
+            new.copy(new[name], old, name="tau_ms" if name == "lags_ms" else name)
+    with h5py.File(old_path) as h5:
+        assert "tau_ms" in h5 and "lags_ms" not in h5
+
+    loaded = kernel_files.load_kernels([old_path])[("E", "I")]
+    assert "tau_ms" not in loaded
+    np.testing.assert_array_equal(loaded["lags_ms"], kernel["lags_ms"])
+    assert loaded["units"]["lags_ms"] == "ms" and "tau_ms" not in loaded["units"]
+    expected = kernel_files.load_kernels([new_path])[("E", "I")]
+    for name in ("LFP", "CDM", "CSD", "z_um"):
+        np.testing.assert_array_equal(loaded[name], expected[name])
+    assert loaded["tail_mass_fraction"] == expected["tail_mass_fraction"]
+    # an old file and a new one hold the same lags, so they load together
+    other = tmp_path / "new" / "E_E.h5"
+    kernel_files.write_kernel(other, kernel, config=config, post="E", pre="E")
+    assert list(kernel_files.load_kernels([old_path, other])) == [("E", "I"), ("E", "E")]
 
 
 def test_load_kernels_rejects_duplicate_pathways(tmp_path: Path) -> None:

@@ -150,9 +150,9 @@ def test_one_layered_kernel_is_causal_and_laminar(microcircuit: dict, tmp_path: 
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     with np.load(out) as kernel:
-        lfp, tau = kernel["LFP"], kernel["tau_ms"]
-        assert lfp.shape == (16, tau.size) and np.all(np.isfinite(lfp))
-        assert np.abs(lfp[:, tau < 0.125]).max() <= 1e-12 * np.abs(lfp).max()
+        lfp, lags = kernel["LFP"], kernel["lags_ms"]
+        assert lfp.shape == (16, lags.size) and np.all(np.isfinite(lfp))
+        assert np.abs(lfp[:, lags < 0.125]).max() <= 1e-12 * np.abs(lfp).max()
         # the current sources and sinks of one population add up to zero
         assert abs(kernel["CSD"].sum()) <= 1e-6 * np.abs(kernel["CSD"]).sum()
 

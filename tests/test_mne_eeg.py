@@ -32,7 +32,7 @@ def synthetic_signals(config: dict, rng: np.random.Generator, n: int = 2400) -> 
         (post, pre): {
             "LFP": rng.normal(size=(3, lags.size)),
             "CDM": rng.normal(size=(3, lags.size)) * [[0.1], [0.1], [10.0]],
-            "tau_ms": lags,
+            "lags_ms": lags,
         }
         for post in ("E", "I")
         for pre in ("E", "I")

@@ -67,7 +67,7 @@ def test_predict_groundtruth_convolves_the_spikes_and_records_the_network(tmp_pa
         kernel = {
             "LFP": lfp,
             "CDM": np.zeros((3, lags.size)),
-            "tau_ms": lags,
+            "lags_ms": lags,
             "z_um": np.arange(3.0),
         }
         paths.append(tmp_path / f"{post}_{pre}.h5")

@@ -20,5 +20,4 @@ kernel = compute_kernel(
     morphology_dir=Path(snakemake.params.morphology_dir),  # morphology_dir()
 )
 write_kernel(snakemake.output[0], kernel, config=snakemake.params.config, post=post, pre=pre)
-lags_ms = kernel["tau_ms"]  # the lag vector, stored under the dataset name "tau_ms"
-log.info("kernel %s:%s: %d lags", post, pre, lags_ms.size)
+log.info("kernel %s:%s: %d lags", post, pre, kernel["lags_ms"].size)

@@ -71,21 +71,21 @@ def kernels_figure(kernels: Mapping[tuple[str, str], Mapping[str, np.ndarray]]) 
     fig, axes = plt.subplots(2, len(keys), figsize=(3.2 * len(keys), 7), squeeze=False)
     for col, key in enumerate(keys):
         kernel = kernels[key]
-        tau = kernel["tau_ms"]
-        shown = (tau >= -2) & (tau <= 25)
+        lags = kernel["lags_ms"]
+        shown = (lags >= -2) & (lags <= 25)
         lfp = kernel["LFP"][:, shown]
         z = kernel["z_um"]
         spacing = np.min(np.abs(np.diff(z))) if z.size > 1 else 1.0
         scale = np.abs(lfp).max() or 1.0
         ax = axes[0, col]
         for channel, depth in enumerate(z):
-            ax.plot(tau[shown], depth + 0.8 * spacing * lfp[channel] / scale, "k", lw=1)
+            ax.plot(lags[shown], depth + 0.8 * spacing * lfp[channel] / scale, "k", lw=1)
         ax.set_title(f"{key[1]}→{key[0]} LFP\nscale bar {scale * 1e3:.3g} µV", fontsize=9)
         ax.set_xlabel("lag (ms)")
         if col == 0:
             ax.set_ylabel("z (µm)")
         ax_cdm = axes[1, col]
-        ax_cdm.plot(tau[shown], kernel["CDM"][2, shown], "k", lw=1)
+        ax_cdm.plot(lags[shown], kernel["CDM"][2, shown], "k", lw=1)
         ax_cdm.set_xlabel("lag (ms)")
         ax_cdm.set_title(f"{key[1]}→{key[0]} CDM z", fontsize=9)
         if col == 0:

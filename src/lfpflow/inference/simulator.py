@@ -69,7 +69,7 @@ def signal_from_spikes(
             rates,
             {key: k[measure] for key, k in kernels.items()},
             dt_ms=dt_ms,
-            lags_ms=first["tau_ms"],
+            lags_ms=first["lags_ms"],
         )
     else:
         forward = config["forward"]

@@ -360,7 +360,7 @@ def kernel_approx_arguments(
     -------
     dict
         ``"approx"``: keyword arguments of ``lfpykernels.KernelApprox``;
-        ``"vrest_mV"`` (mV), ``"g_eff"``, ``"tau_ms"`` (ms); ``"probes"``:
+        ``"vrest_mV"`` (mV), ``"g_eff"``, ``"tau_ms"`` (half-width, ms); ``"probes"``:
         :func:`probe_settings`.
 
     Raises
@@ -492,7 +492,7 @@ def _kernel_result(
     -------
     dict of ndarray
         ``LFP`` (mV), ``CDM`` (nA*um), ``CSD`` (nA/um^3) as asked for,
-        ``tau_ms`` (ms) and ``z_um`` (um).
+        ``lags_ms`` (ms) and ``z_um`` (um).
 
     Raises
     ------
@@ -514,8 +514,7 @@ def _kernel_result(
                 f"{name} kernel has {values.shape[-1]} lags, expected {lags_ms.size}; "
                 f"use a dt_ms that is a power of two (got {dt_ms})"
             )
-    # the lags are stored under the kernel files' dataset name "tau_ms"
-    result["tau_ms"] = lags_ms
+    result["lags_ms"] = lags_ms
     result["z_um"] = np.array(probe_setup["z_um"], dtype=float)
     return result
 
@@ -570,7 +569,7 @@ def compute_kernel(
     dict of ndarray
         ``"LFP"`` (n_contacts x n_lags, mV), ``"CDM"`` (3 x n_lags, nA*um; if
         ``probes.cdm``), ``"CSD"`` (n_contacts x n_lags, nA/um^3; if
-        ``probes.csd``), ``"tau_ms"`` (the lags, :func:`lag_times_ms`, ms) and
+        ``probes.csd``), ``"lags_ms"`` (the lags, :func:`lag_times_ms`, ms) and
         ``"z_um"`` (contact depths, um). Each kernel is the response of the
         whole postsynaptic population to one presynaptic spike.
 

@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 
 from lfpflow import io
-from lfpflow.config import sorted_keys
+from lfpflow.config.scopes import neuron_model_scope
 from lfpflow.pointneuron.catalogue import NeuronModel, get_model
 from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
 from lfpflow.pointneuron.rheobase import (
@@ -94,13 +94,10 @@ def model_scope(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
     dict
         ``{"neurons": ...}`` with ``models`` reduced to this model's entry, so
         that changing another model's settings does not rerun this one
-        (Snakemake ``params``). Keys are sorted (:func:`lfpflow.config.sorted_keys`).
+        (Snakemake ``params``): :func:`lfpflow.config.scopes.neuron_model_scope`.
     """
-    get_model(model_name)
-    section = dict(config["neurons"])
-    models = section["models"]
-    section["models"] = {model_name: models[model_name]} if model_name in models else {}
-    return sorted_keys({"neurons": section})
+    get_model(model_name)  # a name the catalogue lacks is refused here
+    return neuron_model_scope(config, model_name)
 
 
 # ---------------------------------------------------------------------------

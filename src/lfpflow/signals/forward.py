@@ -285,7 +285,7 @@ def compute_signals(
         Population -> spike counts per bin [k dt, (k + 1) dt).
     kernels : Mapping
         ``(post, pre)`` -> dict with ``"LFP"``, ``"CDM"`` and optionally
-        ``"CSD"`` (channels x lags) and ``"tau_ms"`` (the lags, ms).
+        ``"CSD"`` (channels x lags) and ``"lags_ms"`` (the lags, ms).
     head_model : SensorMaps or Mapping
         The head model, electrodes, column position and axis, built
         (:func:`lfpflow.formats.heads.sensor_maps`, which reads what only MNE
@@ -312,7 +312,7 @@ def compute_signals(
     for key, kernel in kernels.items():
         contributions[key] = {
             measure: predict_signal(
-                rates, {key: kernel[measure]}, dt_ms=dt_ms, lags_ms=kernel["tau_ms"]
+                rates, {key: kernel[measure]}, dt_ms=dt_ms, lags_ms=kernel["lags_ms"]
             )
             for measure in measures
         }

@@ -26,9 +26,15 @@ KERNEL_DATASETS = {
     "LFP": ("mV", ["contact", "lag"]),
     "CDM": ("nA*um", ["component_xyz", "lag"]),
     "CSD": ("nA/um^3", ["contact", "lag"]),
-    "tau_ms": ("ms", ["lag"]),
+    "lags_ms": ("ms", ["lag"]),
     "z_um": ("um", ["contact"]),
 }
+
+#: Datasets of kernel files renamed since they were first written, old name
+#: -> new name: files written before the rename are read under the new name.
+#: The lags were stored as ``tau_ms``, the name LFPykernels and the
+#: configuration (``kernels.tau_ms``) give the half-width, not the lag vector.
+RENAMED_DATASETS = {"tau_ms": "lags_ms"}
 
 
 def csd_slab_edges_um(z_um: np.ndarray) -> np.ndarray:
@@ -125,7 +131,7 @@ def check_truncation(kernel: Mapping[str, Any], *, name: str) -> dict[str, float
     Parameters
     ----------
     kernel : Mapping
-        ``LFP``, optional ``CDM``/``CSD`` (channels x lags) and ``tau_ms``.
+        ``LFP``, optional ``CDM``/``CSD`` (channels x lags) and ``lags_ms``.
     name : str
         The pathway or file, for the messages.
 
@@ -141,12 +147,12 @@ def check_truncation(kernel: Mapping[str, Any], *, name: str) -> dict[str, float
         :data:`TAIL_WARN_FRACTION` a warning is logged.
     """
     fractions = {
-        measure: tail_mass_fraction(kernel[measure], kernel["tau_ms"])
+        measure: tail_mass_fraction(kernel[measure], kernel["lags_ms"])
         for measure in ("LFP", "CDM", "CSD")
         if measure in kernel
     }
     worst = max(fractions, key=fractions.get)
-    half_width = float(np.asarray(kernel["tau_ms"])[-1])
+    half_width = float(np.asarray(kernel["lags_ms"])[-1])
     message = (
         f"kernel {name}: {100 * fractions[worst]:.1f} % of the {worst} kernel's mass lies in "
         f"its last {TAIL_WINDOW_MS:g} ms, so it is cut off by kernels.tau_ms = "
@@ -177,7 +183,7 @@ def kernel_dataset_content(kernel: Mapping[str, np.ndarray]) -> dict[str, Datase
         ``LFP``, ``CDM`` and ``CSD`` datasets carry ``tail_mass_fraction``
         (:func:`tail_mass_fraction`) and ``tail_window_ms``.
     """
-    for name in ("LFP", "tau_ms", "z_um"):
+    for name in ("LFP", "lags_ms", "z_um"):
         if name not in kernel:
             raise ValueError(f"kernel has no {name!r} array")
     content: dict[str, Dataset] = {}
@@ -188,7 +194,7 @@ def kernel_dataset_content(kernel: Mapping[str, np.ndarray]) -> dict[str, Datase
         if name == "CSD":
             attrs["slab_edges_um"] = csd_slab_edges_um(kernel["z_um"])
         if name in ("LFP", "CDM", "CSD"):
-            attrs["tail_mass_fraction"] = tail_mass_fraction(kernel[name], kernel["tau_ms"])
+            attrs["tail_mass_fraction"] = tail_mass_fraction(kernel[name], kernel["lags_ms"])
             attrs["tail_window_ms"] = TAIL_WINDOW_MS
         content[name] = Dataset(np.asarray(kernel[name], dtype=float), units, **attrs)
     return content
@@ -231,7 +237,7 @@ def write_kernel(
     # a kernel cut off by kernels.tau_ms is refused before anything is written
     check_truncation(kernel, name=pathway_key(post, pre))
     kernel_config = config["kernels"]
-    lags = np.asarray(kernel["tau_ms"], dtype=float)
+    lags = np.asarray(kernel["lags_ms"], dtype=float)
     attrs = provenance(
         config,
         post=post,
@@ -249,6 +255,9 @@ def load_kernels(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Read kernel files written by :func:`write_kernel`.
 
+    Files written before a dataset was renamed (:data:`RENAMED_DATASETS`:
+    the lags were stored as ``tau_ms``) are read under the new name.
+
     Parameters
     ----------
     paths : iterable of path-like
@@ -257,7 +266,7 @@ def load_kernels(
     Returns
     -------
     dict
-        ``(post, pre)`` -> ``{"LFP", "CDM"?, "CSD"?, "tau_ms", "z_um"}`` arrays
+        ``(post, pre)`` -> ``{"LFP", "CDM"?, "CSD"?, "lags_ms", "z_um"}`` arrays
         plus ``"attrs"`` (root attributes) and ``"units"`` (dataset -> units).
 
     Raises
@@ -276,11 +285,17 @@ def load_kernels(
         key = (str(attrs["post"]), str(attrs["pre"]))
         if key in kernels:
             raise ValueError(f"pathway {pathway_key(*key)} appears twice (second: {path})")
+        for old, new in RENAMED_DATASETS.items():
+            # a file written before the rename: its old dataset, under the new name
+            if new not in data and old in data:
+                data[new] = data.pop(old)
+                if old in data["units"]:
+                    data["units"][new] = data["units"].pop(old)
         entry: dict[str, Any] = {name: data[name] for name in KERNEL_DATASETS if name in data}
         if reference_lags is None:
-            reference_lags = entry["tau_ms"]
-        elif not np.array_equal(reference_lags, entry["tau_ms"]):
-            raise ValueError(f"{path}: lags tau_ms differ from those of the other kernel files")
+            reference_lags = entry["lags_ms"]
+        elif not np.array_equal(reference_lags, entry["lags_ms"]):
+            raise ValueError(f"{path}: lags (lags_ms) differ from those of the other kernel files")
         entry["attrs"] = attrs
         entry["units"] = data["units"]
         # computed from the arrays, not read from the attributes, so kernels
