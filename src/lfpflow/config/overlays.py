@@ -20,8 +20,8 @@ from typing import Any
 
 from lfpflow.config.schema import (
     coerce_text_values,
-    load_schema,
     merge_overlay,
+    shared_schema,
     validate_schema,
 )
 
@@ -29,7 +29,7 @@ from lfpflow.config.schema import (
 def default_config() -> dict[str, Any]:
     """The complete default configuration: every default of the schema filled in."""
     defaults: dict[str, Any] = {}
-    validate_schema(defaults, load_schema())
+    validate_schema(defaults, shared_schema())
     return defaults
 
 
@@ -106,7 +106,7 @@ def validated_config(overlay: Mapping[str, Any]) -> dict[str, Any]:
         Naming every offending key and, where there is a closed set, the
         allowed values.
     """
-    schema = load_schema()
+    schema = shared_schema()
     overlay = coerce_text_values(copy.deepcopy(dict(overlay)), schema, schema)
     resolved = merge_overlay(_defaults_under(overlay), overlay)
     validate_schema(resolved, schema)

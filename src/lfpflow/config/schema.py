@@ -41,6 +41,17 @@ def _schema_files() -> dict[str, Any]:
 _SCHEMA_CACHE: dict[str, Any] = {}
 
 
+def shared_schema() -> Mapping[str, Any]:
+    """The full configuration schema, read once per process: do not modify it.
+
+    For validation, which only reads it (defaults are copied into the
+    configuration); :func:`load_schema` gives a copy to change.
+    """
+    if not _SCHEMA_CACHE:
+        load_schema()
+    return _SCHEMA_CACHE["schema"]
+
+
 def load_schema() -> dict[str, Any]:
     """The full configuration schema, with section schemas inlined (a new copy).
 
@@ -165,7 +176,7 @@ def validate_schema(config: dict[str, Any], schema: Mapping[str, Any] | None = N
     ConfigError
         Listing every violation, each naming its key.
     """
-    schema = load_schema() if schema is None else schema
+    schema = shared_schema() if schema is None else schema
     validator = _FillingValidator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
