@@ -27,6 +27,29 @@ print(",".join(heavy))
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "modules",
+    [
+        "lfpflow.config.scaling, lfpflow.config.rules",  # what products' numpy code uses
+        "lfpflow.pointneuron.network, lfpflow.signals.spikes",  # the network rule
+        "lfpflow.multicompartment.checks",  # the ground truth's numpy description
+    ],
+)
+def test_light_modules_do_not_load_the_schema_validator_or_the_simulation(modules):
+    """A rule script pays only for what it uses: no jsonschema/yaml before NEST starts,
+    no scipy and no ground-truth simulation code for the configuration checks."""
+    code = f"""
+import sys
+import {modules}
+loaded = ("jsonschema", "yaml", "scipy", "lfpflow.multicompartment.groundtruth.simulation")
+print(",".join(sorted(name for name in loaded if name in sys.modules)))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "", f"{modules} loaded {result.stdout.strip()}"
+
+
 def test_a_built_wheel_validates_a_configuration_on_its_own(tmp_path, repo):
     """A non-editable install carries its schemas and data: validate works from anywhere."""
     source = tmp_path / "source"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,6 +46,23 @@ def test_a_3x3_sweep_has_nine_points_with_one_kernel_configuration(tiny_config):
     assert first.config["sweep"] == {}  # a point is a single run
     assert first.run_id.startswith("tiny/nu_ext_Hz-30_seed-1-")
     assert len(first.run_id.rsplit("-", 1)[1]) == 8
+
+
+def test_resolve_runs_resolves_each_point_once_and_returns_the_points(tiny_config, monkeypatch):
+    """The workflow's parse step gets the points with the configuration (not a second pass)."""
+    import lfpflow.resolve as resolve
+
+    overlay = {key: value for key, value in tiny_config.items() if key != "sweep"}
+    overlay["sweep"] = {"seed": [1, 2, 3]}
+    calls = []
+    original = resolve.resolve_config
+    monkeypatch.setattr(resolve, "resolve_config", lambda c: calls.append(1) or original(c))
+    config, points = resolve.resolve_runs(overlay)
+    assert len(calls) == 3  # one per point, none for the base
+    assert [point.parameters["seed"] for point in points] == [1, 2, 3]
+    assert points == sweep_points(config, original)
+    common = (Path(__file__).parents[1] / "workflow" / "rules" / "common.smk").read_text()
+    assert "resolve_runs(config)" in common and "sweep_points(" not in common
 
 
 def test_sweeping_a_kernel_parameter_gives_one_kernel_configuration_per_value(tiny_config):
