@@ -40,6 +40,9 @@ MICROCIRCUIT = {
     "L6I": 2948,
 }
 
+#: Polar angles (deg) of the EEG electrodes (and MEG sensors) from the vertex.
+POLAR_ANGLES_DEG = (0.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0)
+
 
 def export_config(args: argparse.Namespace) -> dict:
     """The export stage configuration of the default run, scaled to the microcircuit."""
@@ -48,6 +51,12 @@ def export_config(args: argparse.Namespace) -> dict:
     config = stage_config(default_config(), "export")
     config["simulation"].update(tstop_ms=args.tstop_ms, dt_ms=args.dt_ms, transient_ms=100.0)
     config["export"]["compression_level"] = args.level
+    # the 7 electrodes of synthetic_signals: a head that needs no MNE montage to describe
+    config["forward"]["head_model"].update(
+        montage="polar",
+        column_position=[0.0, 0.0, 78000.0],
+        electrode_polar_angles_deg=list(POLAR_ANGLES_DEG),
+    )
     config["network"]["populations"] = {
         name: {"size": size, "model": "lif", "params": {}} for name, size in MICROCIRCUIT.items()
     }
@@ -86,7 +95,7 @@ def smooth_noise(shape: tuple[int, int], scale: float, rng: np.random.Generator)
 def synthetic_signals(args: argparse.Namespace, rng: np.random.Generator) -> dict:
     """signals.h5 content of the sizes in the module docstring (write_signals' input)."""
     n = round(args.tstop_ms / args.dt_ms)
-    angles = np.deg2rad([0.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0])
+    angles = np.deg2rad(POLAR_ANGLES_DEG)
     on_sphere = np.column_stack([np.sin(angles), np.zeros_like(angles), np.cos(angles)])
     return {
         "t_ms": np.arange(n) * args.dt_ms,
@@ -116,14 +125,6 @@ def write_inputs(folder: Path, args: argparse.Namespace) -> dict:
         folder / "signals.h5", synthetic_signals(args, rng), config=forward_config, z_um=z_um
     )
     return config
-
-
-def nest_models(config: dict) -> dict[str, str]:
-    """Catalogue name -> NEST model of the populations' models (export_nwb's nest_models)."""
-    from lfpflow.pointneuron.catalogue import get_model
-
-    models = {population["model"] for population in config["network"]["populations"].values()}
-    return {model: get_model(model).nest_model for model in sorted(models)}
 
 
 def memory_mb(field: str) -> float:
@@ -184,11 +185,15 @@ def main() -> None:
     if args.child is not None:
         export_in_this_process(args.child)
         return
+    from lfpflow.pointneuron.catalogue import nest_models
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         config = write_inputs(folder, args)
         (folder / "config.json").write_text(json.dumps(config))
-        (folder / "nest_models.json").write_text(json.dumps(nest_models(config)))
+        populations = config["network"]["populations"].values()
+        models = nest_models(population["model"] for population in populations)
+        (folder / "nest_models.json").write_text(json.dumps(models))
         child = subprocess.run(
             [sys.executable, __file__, "--child", str(folder)],
             check=True,

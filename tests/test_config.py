@@ -309,3 +309,23 @@ def test_kernel_scope_holds_what_the_kernels_read_and_nothing_else(tiny_config):
         changed = copy.deepcopy(tiny_config)
         _set(changed, dotted, value)
         assert (stage_config(resolve_config(changed), "kernels") != base) is changes, dotted
+
+
+def test_a_pathway_key_splits_back_into_its_populations():
+    from lfpflow.config.scopes import pathway_key, split_pathway_key
+
+    for post, pre in kernel_pathways(resolve_config({})):
+        assert split_pathway_key(pathway_key(post, pre)) == (post, pre)
+    for bad in ("E", "E:", ":I", "E:I:J"):
+        with pytest.raises(ValueError, match="is not a pathway key"):
+            split_pathway_key(bad)
+
+
+def test_a_v1_experiment_reads_the_shared_keys_and_only_its_own_section():
+    from lfpflow.config.scopes import V1_SHARED_KEYS, v1_experiment_scope
+
+    v1 = resolve_config({})["v1"]
+    scope = v1_experiment_scope(v1, "contrast")
+    assert set(scope) == {*V1_SHARED_KEYS, "contrast"}
+    assert scope["contrast"] == v1["contrast"]
+    assert "simple_complex" not in scope

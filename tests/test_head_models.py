@@ -198,8 +198,14 @@ def test_a_lead_field_file_with_wrong_shapes_is_refused(tmp_path):
 
 
 def test_missing_lead_field_and_nyhead_files_name_the_expected_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match="lead_field_file.*does not exist"):
+    with pytest.raises(FileNotFoundError, match="lead_field_file.*does not exist") as excinfo:
         lead_fields.read_lead_field(tmp_path / "absent-fwd.fif")
+    # the configuration check's message, word for word
+    assert str(excinfo.value) == checks.lead_field_file_problems(tmp_path / "absent-fwd.fif")[0]
+    (tmp_path / "gain.mat").write_bytes(b"")
+    with pytest.raises(ValueError) as excinfo:
+        lead_fields.read_lead_field(tmp_path / "gain.mat")
+    assert [str(excinfo.value)] == checks.lead_field_file_problems(tmp_path / "gain.mat")
     missing = tmp_path / "sa_nyhead.mat"
     with pytest.raises(FileNotFoundError) as excinfo:
         head_models.head_geometry(head(type="nyhead", nyhead_file=str(missing)))

@@ -17,6 +17,7 @@ from lfpflow.config import ConfigError
 from lfpflow.formats import heads, mne_eeg
 from lfpflow.resolve import resolve_config
 from lfpflow.signals import head_models
+from lfpflow.signals.electrodes import montage_electrodes
 from lfpflow.signals.forward import compute_signals, write_signals
 
 mne.set_log_level("ERROR")
@@ -64,7 +65,7 @@ def run_files(tiny_config, tmp_path):
 def test_montage_electrodes_lie_on_the_scalp_along_mnes_directions():
     names, positions_m, fiducials = mne_eeg.montage_positions("standard_1020")
     assert {"Cz", "Fp1", "O2", "T7"} <= set(names) and set(fiducials) == {"nasion", "lpa", "rpa"}
-    electrodes = heads.scalp_montage("standard_1020", 90000.0)
+    electrodes = montage_electrodes(heads.read_montage("standard_1020"), 90000.0)
     np.testing.assert_allclose(np.linalg.norm(electrodes.positions_um, axis=1), 90000.0, rtol=2e-6)
     # each electrode moved along the ray from the fitted centre: same direction
     from_centre = 1e6 * positions_m - electrodes.head_offset_um
@@ -85,7 +86,7 @@ def test_default_column_is_radial_under_cz_and_moving_it_keeps_it_radial(default
         "Cz",
     )
     for electrode in ("Cz", "O1", "T8", "Fp2"):
-        geometry = heads.head_geometry(dict(head, column_position=electrode))
+        geometry = heads.sensor_maps(dict(head, column_position=electrode)).geometry
         np.testing.assert_allclose(
             geometry.column_axis, geometry.dipole_um / np.linalg.norm(geometry.dipole_um)
         )
@@ -193,13 +194,13 @@ def test_mne_sphere_forward_agrees_with_the_four_sphere_route(default_config, tm
     are relative to infinity; compared after the average reference.
     """
     head = dict(default_config["forward"]["head_model"], column_axis=axis)
-    geometry = heads.head_geometry(head)
+    geometry = heads.sensor_maps(head).geometry
     sphere_forward(head, geometry, tmp_path / "sphere-fwd.fif")
     lead = dict(head, type="lead_field", lead_field_file=str(tmp_path / "sphere-fwd.fif"))
     # a column's CDM: mostly along its axis (nA um, column coordinates)
     cdm = np.random.default_rng(9).normal(scale=1e4, size=(3, 200)) * [[0.1], [0.1], [1.0]]
-    four_sphere = heads.sensor_signals(cdm, head)
-    lead_field = heads.sensor_signals(cdm, lead)
+    four_sphere = head_models.sensor_signals(cdm, heads.sensor_maps(head))
+    lead_field = head_models.sensor_signals(cdm, heads.sensor_maps(lead))
     # the forward's head frame is MNE's: the four-sphere frame shifted by head_offset_um
     np.testing.assert_allclose(
         lead_field["electrodes_um"],
@@ -266,17 +267,17 @@ def test_the_head_model_code_applies_the_checks_rules(default_config):
     head = default_config["forward"]["head_model"]
     outside = dict(head, column_position=[0.0, 0.0, 95000.0])
     with pytest.raises(ValueError) as excinfo:
-        heads.head_geometry(outside)
+        heads.sensor_maps(outside)
     assert str(excinfo.value) == checks.column_problems(outside)[0]
     oblique = dict(head, column_axis="oblique")
     with pytest.raises(ValueError) as excinfo:
-        heads.head_geometry(oblique)
+        heads.sensor_maps(oblique)
     assert str(excinfo.value) == checks.column_problems(oblique)[0]
     polar = dict(head, montage="polar")
     with pytest.raises(ValueError) as excinfo:
-        heads.head_geometry(polar)
+        heads.sensor_maps(polar)
     assert str(excinfo.value) == checks.polar_position_problem(polar)
-    geometry = heads.head_geometry(head)
+    geometry = heads.sensor_maps(head).geometry
     nyhead = dataclasses.replace(geometry, model="nyhead")
     with pytest.raises(ValueError) as excinfo:
         head_models.meg_sensors(nyhead, default_config["forward"]["meg"])

@@ -22,15 +22,13 @@ from pynwb import NWBHDF5IO
 from lfpflow import io
 from lfpflow.config import stage_config
 from lfpflow.formats import nwb_path
-from lfpflow.formats.heads import (
-    eeg_transformation_matrix,
-    meg_transformation_matrix,
-    sensor_maps,
-)
-from lfpflow.formats.nwb import NWB_UNITS, export_nwb, nwb_unit
-from lfpflow.pointneuron.catalogue import get_model
+from lfpflow.formats.heads import sensor_maps
+from lfpflow.formats.nwb import export_nwb
+from lfpflow.formats.nwb_signals import NWB_UNITS, nwb_unit
+from lfpflow.pointneuron import catalogue
 from lfpflow.resolve import load_config
 from lfpflow.signals.forward import write_signals
+from lfpflow.signals.head_models import SensorMaps, sensor_signals
 from lfpflow.signals.spikes import NetworkSpikes, read_spikes, write_spikes
 
 #: signals.h5 name -> (path in the NWB file, NWB unit, conversion).
@@ -63,31 +61,25 @@ def synthetic_spikes(config: dict, rng: np.random.Generator) -> NetworkSpikes:
     return NetworkSpikes(times, senders, sizes, simulation["tstop_ms"], simulation["dt_ms"], 1)
 
 
-def synthetic_signals(config: dict, rng: np.random.Generator) -> dict:
+def synthetic_signals(config: dict, rng: np.random.Generator, sensors: SensorMaps) -> dict:
     """Signals of the tiny run's shapes; EEG and MEG from the CDM as the forward rule does."""
     n = round(config["simulation"]["tstop_ms"] / config["simulation"]["dt_ms"])
     n_contacts = len(config["kernels"]["probes"]["lfp"]["z_um"])
-    head, meg = config["forward"]["head_model"], config["forward"]["meg"]
-    eeg_matrix, electrodes = eeg_transformation_matrix(head)
-    meg_matrix, sensors = meg_transformation_matrix(head, meg)
     cdm = rng.normal(scale=1e4, size=(3, n))
     return {
         "t_ms": np.arange(n) * config["simulation"]["dt_ms"],
         "LFP": rng.normal(scale=0.05, size=(n_contacts, n)),
         "CSD": rng.normal(scale=1e-9, size=(n_contacts, n)),
         "CDM": cdm,
-        "EEG": eeg_matrix @ cdm,
-        "MEG": meg_matrix @ cdm,
-        "electrodes_um": electrodes,
-        "meg_sensors_um": sensors,
+        **sensor_signals(cdm, sensors),  # EEG, MEG, their positions, head_attrs
         "contributions": {},
     }
 
 
 def nest_models(config: dict) -> dict[str, str]:
     """Catalogue name -> NEST model of the models used, as workflow/scripts/nwb.py passes."""
-    models = {population["model"] for population in config["network"]["populations"].values()}
-    return {model: get_model(model).nest_model for model in sorted(models)}
+    populations = config["network"]["populations"].values()
+    return catalogue.nest_models(population["model"] for population in populations)
 
 
 def write_inputs(folder: Path, config: dict, seed: int = 0) -> tuple[Path, Path]:
@@ -100,9 +92,7 @@ def write_inputs(folder: Path, config: dict, seed: int = 0) -> tuple[Path, Path]
     forward = config["forward"]
     # MEG is in the synthetic signals, so its sensors are described too
     sensors = sensor_maps(forward["head_model"], dict(forward["meg"], enabled=True))
-    write_signals(
-        signals_path, synthetic_signals(config, rng), config=config, z_um=z_um, sensors=sensors
-    )
+    write_signals(signals_path, synthetic_signals(config, rng, sensors), config=config, z_um=z_um)
     return spikes_path, signals_path
 
 
@@ -321,27 +311,9 @@ def test_model_column_names_the_nest_model_given_by_the_caller(exported):
     )
 
 
-def test_nest_models_come_from_spikes_h5_when_not_given(tmp_path, exported):
-    config = exported["config"]
-    spikes_path = tmp_path / "spikes.h5"
-    spikes_path.write_bytes(exported["spikes"].read_bytes())
-    with h5py.File(spikes_path, "r+") as h5:
-        for name, population in config["network"]["populations"].items():
-            h5[name].attrs["nest_model"] = f"nest_{population['model']}"
+def test_export_without_the_nest_model_of_a_population_fails_and_leaves_no_file(tmp_path, exported):
     path = tmp_path / "tiny.nwb"
-    export_nwb(
-        path, spikes_path=spikes_path, signals_path=exported["signals"], config=config, run="tiny"
-    )
-    models = sorted(
-        {population["model"] for population in config["network"]["populations"].values()}
-    )
-    names = ", ".join(f"{model}: NEST nest_{model}" for model in models)
-    assert model_description(path) == f"point-neuron model, lfpflow catalogue name ({names})"
-
-
-def test_export_without_nest_models_anywhere_fails_and_leaves_no_file(tmp_path, exported):
-    path = tmp_path / "tiny.nwb"
-    with pytest.raises(ValueError, match="does not name the NEST model of population"):
+    with pytest.raises(TypeError, match="nest_models"):  # the caller must name them
         export_nwb(
             path,
             spikes_path=exported["spikes"],

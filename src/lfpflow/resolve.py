@@ -72,7 +72,8 @@ def consistency_problems(config: Mapping[str, Any], checks: tuple[Check, ...] = 
     for check in checks:
         if check in NEEDS:
             needed = NEEDS[check]
-            if problems if needed is None else found_by.get(needed):
+            blocking = problems if needed is None else found_by.get(needed, [])
+            if blocking:
                 continue
         found_by[check] = check(config)
         problems.extend(found_by[check])

@@ -29,7 +29,6 @@ from typing import Any
 _EXPORTS = {
     "ConfigError": "schema",
     "load_yaml": "schema",
-    "RESERVED_RUN_NAMES": "checks",
     "default_config": "overlays",
     "validated_config": "overlays",
     "overlay_of": "overlays",

@@ -10,9 +10,13 @@ of ``network.drive.n_ext`` (the multicompartment cells receive the drive the
 point neurons receive).
 
 Each rule then receives, as Snakemake ``params``, only the part of that view
-its output depends on (:data:`STAGE_SCOPES`), so a change elsewhere does not
-rerun it, and the hash of exactly that part names the cached kernels: whatever
-the kernels read is in the kernel hash, and nothing else is.
+its output depends on, so a change elsewhere does not rerun it, and the hash of
+exactly that part names the cached kernels: whatever the kernels read is in the
+kernel hash, and nothing else is. Every scope is declared here, once: the LFP
+pipeline's stages (:data:`STAGE_SCOPES`, :func:`stage_config`), the inference
+rules (:data:`INFERENCE_SCOPES`, :func:`inference_stage`), the V1 experiments
+(:data:`V1_SHARED_KEYS`, :func:`v1_experiment_scope`) and the single-neuron
+characterisations (:func:`neuron_model_scope`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from lfpflow.io import config_sha256
 RUN_SECTIONS = ("seed", "simulation", "populations", "network", "kernels", "forward", "analysis")
 
 #: Length of the configuration hash in a sweep point's folder name (hex digits).
-SHORT_HASH = 8
+POINT_HASH_LENGTH = 8
 
 #: Length of the kernel hash naming ``results/kernels/<hash>/`` (hex digits).
 KERNEL_HASH_LENGTH = 12
@@ -44,6 +48,29 @@ STAGE_SCOPES: dict[str, tuple[str, ...]] = {
     # the NWB file holds spikes and signals (what forward reads) and its metadata
     "export": ("seed", "simulation", "network", "kernels", "forward", "export"),
 }
+
+
+#: Parts of the ``inference`` section each inference rule depends on (besides
+#: the simulated network), so that a change elsewhere does not rerun it.
+INFERENCE_SCOPES: dict[str, tuple[str, ...]] = {
+    "simulate": ("seed", "parameters", "signal", "channels", "features"),
+    "observation": ("seed", "parameters", "signal", "channels", "features", "observation"),
+    "train": ("seed", "parameters", "signal", "channels", "features", "simulations", "estimator"),
+}
+INFERENCE_SCOPES["posterior"] = (*INFERENCE_SCOPES["train"], "observation", "posterior")
+INFERENCE_SCOPES["validation"] = (*INFERENCE_SCOPES["train"], "posterior", "targets")
+
+
+#: Keys of ``v1`` every V1 experiment depends on (the model and the stimulus grid).
+V1_SHARED_KEYS = (
+    "seed",
+    "relaxation",
+    "numerics",
+    "model",
+    "filters",
+    "grid_step_deg",
+    "grid_phase_range_deg",
+)
 
 
 def pathway_key(post: str, pre: str) -> str:
@@ -166,18 +193,7 @@ def kernel_hash(config: Mapping[str, Any]) -> str:
 
 def point_hash(config: Mapping[str, Any]) -> str:
     """Short hash of a point's scientific configuration (the ``analysis`` stage)."""
-    return config_sha256(stage_config(config, "analysis"))[:SHORT_HASH]
-
-
-#: Parts of the ``inference`` section each inference rule depends on (besides
-#: the simulated network), so that a change elsewhere does not rerun it.
-INFERENCE_SCOPES: dict[str, tuple[str, ...]] = {
-    "simulate": ("seed", "parameters", "signal", "channels", "features"),
-    "observation": ("seed", "parameters", "signal", "channels", "features", "observation"),
-    "train": ("seed", "parameters", "signal", "channels", "features", "simulations", "estimator"),
-}
-INFERENCE_SCOPES["posterior"] = (*INFERENCE_SCOPES["train"], "observation", "posterior")
-INFERENCE_SCOPES["validation"] = (*INFERENCE_SCOPES["train"], "posterior", "targets")
+    return config_sha256(stage_config(config, "analysis"))[:POINT_HASH_LENGTH]
 
 
 def inference_stage(config: Mapping[str, Any], stage: str) -> dict[str, Any]:
@@ -203,18 +219,6 @@ def inference_stage(config: Mapping[str, Any], stage: str) -> dict[str, Any]:
             for name, spec in inference["parameters"].items()
         }
     return result
-
-
-#: Keys of ``v1`` every V1 experiment depends on (the model and the stimulus grid).
-V1_SHARED_KEYS = (
-    "seed",
-    "relaxation",
-    "numerics",
-    "model",
-    "filters",
-    "grid_step_deg",
-    "grid_phase_range_deg",
-)
 
 
 def v1_experiment_scope(v1: Mapping[str, Any], experiment: str) -> dict[str, Any]:

@@ -212,7 +212,7 @@ def _projection_sphere(attrs: Mapping[str, Any]) -> tuple[float, float, float, f
     """Outline of the topomaps: centre (m, MNE head frame) and radius (m).
 
     ``topomap_sphere_um`` of ``signals.h5`` (the circle through Fpz, T7, Oz,
-    T8: :func:`lfpflow.signals.head_models.horizon_sphere`), else the sphere
+    T8: :func:`lfpflow.signals.electrodes.horizon_sphere`), else the sphere
     through the electrodes.
     """
     offset = np.asarray(attrs.get("head_offset_um", np.zeros(3)), dtype=np.float64)

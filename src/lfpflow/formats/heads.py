@@ -18,11 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from lfpflow.signals import head_models, lead_fields
-from lfpflow.signals.electrodes import Electrodes, Montage, montage_electrodes
-from lfpflow.signals.head_models import OWN_MONTAGES, HeadGeometry, SensorMaps
+from lfpflow.signals.electrodes import Montage
+from lfpflow.signals.head_models import OWN_MONTAGES, SensorMaps
 from lfpflow.signals.lead_fields import LeadField
 
 
@@ -32,11 +30,6 @@ def read_montage(name: str) -> Montage:
 
     names, positions_m, fiducials_m = montage_positions(name)
     return Montage(name, names, positions_m, fiducials_m)
-
-
-def scalp_montage(name: str, scalp_radius_um: float) -> Electrodes:
-    """All electrodes of the MNE montage ``name`` on the scalp sphere (um)."""
-    return montage_electrodes(read_montage(name), scalp_radius_um)
 
 
 def read_lead_field(path: str | Path) -> LeadField:
@@ -86,11 +79,6 @@ def head_inputs(head: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def head_geometry(head: Mapping[str, Any]) -> HeadGeometry:
-    """The column placed in the configured head model (``forward.head_model``)."""
-    return head_models.head_geometry(head, **head_inputs(head))
-
-
 def sensor_maps(head: Mapping[str, Any], meg: Mapping[str, Any] | None = None) -> SensorMaps:
     """The EEG (and MEG) maps of the configured head, files read.
 
@@ -102,22 +90,3 @@ def sensor_maps(head: Mapping[str, Any], meg: Mapping[str, Any] | None = None) -
         ``config["forward"]["meg"]``; no MEG when None or not ``enabled``.
     """
     return head_models.sensor_maps(head, meg, **head_inputs(head))
-
-
-def sensor_signals(
-    cdm: np.ndarray, head: Mapping[str, Any], meg: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """:func:`lfpflow.signals.head_models.sensor_signals` of the configured head, files read."""
-    return head_models.sensor_signals(cdm, sensor_maps(head, meg))
-
-
-def eeg_transformation_matrix(head: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """EEG matrix (uV per nA um of a head-frame CDM) and electrode positions (um)."""
-    return head_models.eeg_transformation_matrix(head, **head_inputs(head))
-
-
-def meg_transformation_matrix(
-    head: Mapping[str, Any], meg: Mapping[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:
-    """MEG matrix (fT per nA um of a head-frame CDM) and sensor positions (um)."""
-    return head_models.meg_transformation_matrix(head, meg, **head_inputs(head))

@@ -1,4 +1,6 @@
-"""A run's spikes and signals as one NWB 2 file (pynwb): ``results/<run>/<run>.nwb``.
+"""A run's spikes and signals as one NWB 2 file (pynwb): ``results/<run>/<stem>.nwb``.
+
+``<stem>`` is the last part of the run's folder (:func:`lfpflow.formats.nwb_path`).
 
 Layout of the file (NWB names; "ecephys" is the processing module):
 
@@ -29,9 +31,10 @@ Layout of the file (NWB names; "ecephys" is the processing module):
   that lfpflow's analyses leave out.
 
 Units: every series keeps the values of ``signals.h5`` exactly (float64) with
-an NWB ``unit`` in SI and a ``conversion`` factor (:data:`NWB_UNITS`): LFP and
-EEG in volts (conversion 1e-3 for mV, 1e-6 for uV), CSD in A/m^3 (1e9 for
-nA/um^3), CDM in A*m (1e-15 for nA*um), MEG in T (1e-15 for fT);
+an NWB ``unit`` in SI and a ``conversion`` factor
+(:data:`lfpflow.formats.nwb_signals.NWB_UNITS`): LFP and EEG in volts
+(conversion 1e-3 for mV, 1e-6 for uV), CSD in A/m^3 (1e9 for nA/um^3), CDM in
+A*m (1e-15 for nA*um), MEG in T (1e-15 for fT);
 ``data * conversion`` is in the NWB unit. Series start at ``t_ms[0] / 1000`` s
 and are sampled at ``1000 / simulation.dt_ms`` Hz.
 
@@ -56,8 +59,8 @@ shuffle filter; the signals are copied from ``signals.h5`` a block at a time
 (:mod:`lfpflow.formats.nwb_storage`).
 
 The export reads files and knows no simulator: the NEST model names of the
-units table come from the caller (``nest_models``) or from ``spikes.h5``
-(:func:`lfpflow.formats.nwb_units.nest_model_names`).
+units table come from the caller (``nest_models``; checked by
+:func:`lfpflow.formats.nwb_units.nest_model_names`).
 """
 
 from __future__ import annotations
@@ -77,11 +80,11 @@ from lfpflow.formats.nwb_provenance import (
     session_metadata,
     simulated_subject,
 )
-from lfpflow.formats.nwb_signals import NWB_UNITS, add_signals, nwb_unit
+from lfpflow.formats.nwb_signals import add_signals
 from lfpflow.formats.nwb_units import nest_model_names, units_table
 from lfpflow.signals.spikes import NetworkSpikes, read_spikes
 
-__all__ = ["NWB_UNITS", "build_nwbfile", "export_nwb", "nwb_unit"]
+__all__ = ["build_nwbfile", "export_nwb"]
 
 
 def export_nwb(
@@ -91,14 +94,14 @@ def export_nwb(
     signals_path: str | os.PathLike,
     config: Mapping[str, Any],
     run: str,
-    nest_models: Mapping[str, str] | None = None,
+    nest_models: Mapping[str, str],
 ) -> dict[str, Any]:
     """Write a run's spikes and signals as one NWB file, atomically.
 
     Parameters
     ----------
     path : path-like
-        Destination (``results/<run>/<run>.nwb``); written under a temporary
+        Destination (:func:`lfpflow.formats.nwb_path`); written under a temporary
         name in the same folder and renamed when complete.
     spikes_path, signals_path : path-like
         ``network/spikes.h5`` and ``signals.h5`` of the run.
@@ -108,10 +111,10 @@ def export_nwb(
     run : str
         The run's folder below ``results/`` (``default``, or
         ``<name>/<label>-<hash>`` in a sweep).
-    nest_models : Mapping, optional
+    nest_models : Mapping
         Catalogue model name -> NEST model name of the models the populations
-        use (named in the units table); when not given, the attribute
-        ``nest_model`` of each population group of ``spikes.h5``.
+        use (named in the units table;
+        :func:`lfpflow.pointneuron.catalogue.nest_models`).
 
     Returns
     -------
@@ -122,11 +125,11 @@ def export_nwb(
     Raises
     ------
     ValueError
-        If a NEST model name is neither given nor in ``spikes.h5``, or the
-        signals do not fit the configuration (time step, units).
+        If ``nest_models`` lacks a model the populations use, or the signals
+        do not fit the configuration (time step, units).
     """
     spikes = read_spikes(spikes_path)
-    nest_models = nest_model_names(spikes_path, config, nest_models)
+    nest_models = nest_model_names(config, nest_models)
     inputs = {"network/spikes.h5": root_attributes(spikes_path)}
     with h5py.File(signals_path, "r") as signals:
         inputs["signals.h5"] = root_attributes(signals_path)

@@ -24,6 +24,30 @@ from pynwb import NWBFile
 REFERENCE = "zero at infinity (model potential)"
 
 
+def _add_electrodes(
+    nwbfile: NWBFile,
+    *,
+    device: Mapping[str, str],
+    group: Mapping[str, str],
+    rows: Sequence[Mapping[str, Any]],
+    region: str,
+) -> DynamicTableRegion:
+    """A device, its electrode group and one electrode per row; the table region of the rows.
+
+    ``device``: name and description; ``group``: name, description and
+    location; each row: ``location``, ``rel_x``, ``rel_y``, ``rel_z`` (um).
+    """
+    electrode_group = nwbfile.create_electrode_group(
+        device=nwbfile.create_device(**device), **group
+    )
+    first = len(nwbfile.electrodes) if nwbfile.electrodes is not None else 0
+    for row in rows:
+        nwbfile.add_electrode(group=electrode_group, reference=REFERENCE, **row)
+    return nwbfile.create_electrode_table_region(
+        region=list(range(first, first + len(rows))), description=region
+    )
+
+
 def add_probe(nwbfile: NWBFile, z_um: np.ndarray) -> DynamicTableRegion:
     """The laminar probe: device, electrode group and one electrode per contact.
 
@@ -39,30 +63,25 @@ def add_probe(nwbfile: NWBFile, z_um: np.ndarray) -> DynamicTableRegion:
     DynamicTableRegion
         The probe's rows of the electrodes table, in the order of ``z_um``.
     """
-    device = nwbfile.create_device(
-        name="laminar_probe",
-        description="laminar probe (simulated): contacts on the axis of the modelled "
-        "column; the potential is averaged over a Gaussian cylinder (LFPykernels)",
-    )
-    group = nwbfile.create_electrode_group(
-        name="laminar_probe",
-        description="contacts of the laminar probe; rel_x, rel_y, rel_z in um in the "
-        "column frame (z along the column axis, as z_um of signals.h5)",
-        location="simulated cortical column (no atlas location)",
-        device=device,
-    )
-    first = len(nwbfile.electrodes) if nwbfile.electrodes is not None else 0
-    for z in z_um:
-        nwbfile.add_electrode(
-            group=group,
-            location="simulated cortical column",
-            rel_x=0.0,
-            rel_y=0.0,
-            rel_z=float(z),
-            reference=REFERENCE,
-        )
-    return nwbfile.create_electrode_table_region(
-        region=list(range(first, first + len(z_um))), description="laminar probe contacts"
+    rows = [
+        {"location": "simulated cortical column", "rel_x": 0.0, "rel_y": 0.0, "rel_z": float(z)}
+        for z in z_um
+    ]
+    return _add_electrodes(
+        nwbfile,
+        device={
+            "name": "laminar_probe",
+            "description": "laminar probe (simulated): contacts on the axis of the modelled "
+            "column; the potential is averaged over a Gaussian cylinder (LFPykernels)",
+        },
+        group={
+            "name": "laminar_probe",
+            "description": "contacts of the laminar probe; rel_x, rel_y, rel_z in um in the "
+            "column frame (z along the column axis, as z_um of signals.h5)",
+            "location": "simulated cortical column (no atlas location)",
+        },
+        rows=rows,
+        region="laminar probe contacts",
     )
 
 
@@ -89,30 +108,30 @@ def add_scalp_electrodes(
     positions = np.asarray(positions_um, dtype=np.float64).reshape(-1, 3)
     if len(names) != len(positions):
         raise ValueError(f"{len(positions)} EEG electrodes in signals.h5, {len(names)} names")
-    device = nwbfile.create_device(
-        name="EEG_electrodes",
-        description="scalp electrodes (simulated) on the outer sphere of a four-sphere "
-        "head model (Naess et al. 2017, LFPykit)",
-    )
-    group = nwbfile.create_electrode_group(
-        name="EEG",
-        description="EEG electrodes; rel_x, rel_y, rel_z in um in the head frame: origin at "
-        "the centre of the spheres, z through the vertex above the dipole",
-        location="scalp (four-sphere head model)",
-        device=device,
-    )
-    first = len(nwbfile.electrodes)
-    for name, (x, y, z) in zip(names, positions, strict=True):
-        nwbfile.add_electrode(
-            group=group,
-            location=f"scalp, electrode {name}",
-            rel_x=float(x),
-            rel_y=float(y),
-            rel_z=float(z),
-            reference=REFERENCE,
-        )
-    return nwbfile.create_electrode_table_region(
-        region=list(range(first, first + len(positions))), description="EEG electrodes"
+    rows = [
+        {
+            "location": f"scalp, electrode {name}",
+            "rel_x": float(x),
+            "rel_y": float(y),
+            "rel_z": float(z),
+        }
+        for name, (x, y, z) in zip(names, positions, strict=True)
+    ]
+    return _add_electrodes(
+        nwbfile,
+        device={
+            "name": "EEG_electrodes",
+            "description": "scalp electrodes (simulated) on the outer sphere of a four-sphere "
+            "head model (Naess et al. 2017, LFPykit)",
+        },
+        group={
+            "name": "EEG",
+            "description": "EEG electrodes; rel_x, rel_y, rel_z in um in the head frame: origin "
+            "at the centre of the spheres, z through the vertex above the dipole",
+            "location": "scalp (four-sphere head model)",
+        },
+        rows=rows,
+        region="EEG electrodes",
     )
 
 

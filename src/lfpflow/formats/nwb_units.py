@@ -8,18 +8,15 @@ for every neuron: a neuron without spikes was observed and did not fire),
 column's description names the NEST model of each) and
 ``index_in_population`` (the ``senders`` value of ``spikes.h5``).
 
-The exporter knows no simulator: the NEST model names come from the files or
-from the caller (:func:`nest_model_names`), never from the point-neuron
-catalogue.
+The exporter knows no simulator: the NEST model names come from the caller
+(:func:`nest_model_names`), never from the point-neuron catalogue.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
-import h5py
 import numpy as np
 from hdmf.common import VectorData, VectorIndex
 from pynwb.misc import Units
@@ -27,25 +24,15 @@ from pynwb.misc import Units
 from lfpflow.formats.nwb_storage import dataio, text_column
 from lfpflow.signals.spikes import NetworkSpikes
 
-#: Attribute of each population group of ``spikes.h5`` naming its NEST model.
-NEST_MODEL_ATTRIBUTE = "nest_model"
 
-
-def nest_model_names(
-    spikes_path: str | os.PathLike,
-    config: Mapping[str, Any],
-    nest_models: Mapping[str, str] | None = None,
-) -> dict[str, str]:
+def nest_model_names(config: Mapping[str, Any], nest_models: Mapping[str, str]) -> dict[str, str]:
     """The NEST model of each neuron model of the run (for the units table).
 
     Parameters
     ----------
-    spikes_path : path-like
-        ``network/spikes.h5``; read only when ``nest_models`` is None, for the
-        attribute ``nest_model`` of each population group.
     config : Mapping
         The ``export`` stage configuration (``network.populations.<X>.model``).
-    nest_models : Mapping, optional
+    nest_models : Mapping
         Catalogue model name -> NEST model name, as the caller knows it.
 
     Returns
@@ -57,26 +44,13 @@ def nest_model_names(
     Raises
     ------
     ValueError
-        If a model's NEST name is neither given nor in ``spikes.h5``.
+        If ``nest_models`` lacks a model the populations use.
     """
     populations = config["network"]["populations"]
-    if nest_models is not None:
-        missing = sorted({p["model"] for p in populations.values()} - set(nest_models))
-        if missing:
-            raise ValueError(f"nest_models names no NEST model for {', '.join(missing)}")
-        return {p["model"]: str(nest_models[p["model"]]) for p in populations.values()}
-    names: dict[str, str] = {}
-    with h5py.File(spikes_path, "r") as h5:
-        for name, population in populations.items():
-            attrs = h5[name].attrs if name in h5 else {}
-            if NEST_MODEL_ATTRIBUTE not in attrs:
-                raise ValueError(
-                    f"{spikes_path} does not name the NEST model of population {name!r} "
-                    f"(attribute {NEST_MODEL_ATTRIBUTE!r} of its group); pass nest_models"
-                )
-            value = attrs[NEST_MODEL_ATTRIBUTE]
-            names[population["model"]] = value.decode() if isinstance(value, bytes) else str(value)
-    return names
+    missing = sorted({p["model"] for p in populations.values()} - set(nest_models))
+    if missing:
+        raise ValueError(f"nest_models names no NEST model for {', '.join(missing)}")
+    return {p["model"]: str(nest_models[p["model"]]) for p in populations.values()}
 
 
 def spike_trains(spikes: NetworkSpikes) -> dict[str, np.ndarray]:

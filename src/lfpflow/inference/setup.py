@@ -1,7 +1,8 @@
-"""The ``inference`` section: simulated configuration, prior, seeds, checks.
+"""The ``inference`` section: prior, seeds, batches, parameters set into a configuration.
 
 Numpy only (no torch), so that the configuration checks and the batch jobs do
-not import the estimator's libraries.
+not import the estimator's libraries. The simulated configuration and the
+section's checks are in :mod:`lfpflow.inference.checks`.
 
 The prior is uniform or log-uniform per parameter. The estimator works in the
 *prior space* ``z``: ``z = value`` for a uniform prior and ``z = ln(value)``

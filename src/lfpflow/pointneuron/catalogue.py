@@ -38,7 +38,7 @@ Names and equations:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -371,6 +371,15 @@ def get_model(name: str) -> NeuronModel:
         raise ValueError(
             f"unknown neuron model {name!r}; allowed values: {', '.join(CATALOGUE)}"
         ) from None
+
+
+def nest_models(model_names: Iterable[str]) -> dict[str, str]:
+    """Catalogue name -> NEST model of each of ``model_names``, sorted by catalogue name.
+
+    What :func:`lfpflow.formats.nwb.export_nwb` names in the units table
+    (``nest_models``); duplicates are named once.
+    """
+    return {name: get_model(name).nest_model for name in sorted(set(model_names))}
 
 
 def uses_nestml(models: list[str]) -> bool:

@@ -106,26 +106,33 @@ def polar_position_problem(head: Mapping[str, Any]) -> str | None:
     )
 
 
+def lead_field_file_problems(lead_field_file: str | Path) -> Problems:
+    """Why ``forward.head_model.lead_field_file`` cannot be read: unset, absent, its suffix."""
+    problems: Problems = []
+    path = Path(lead_field_file)
+    if not lead_field_file:
+        problems.append(
+            "config key 'forward.head_model.lead_field_file': required by type "
+            "'lead_field' (an MNE -fwd.fif or an .npz/.h5 lead field)"
+        )
+    elif not path.is_file():
+        problems.append(
+            f"config key 'forward.head_model.lead_field_file': {path.resolve()} does not exist"
+        )
+    require(
+        path.suffix in LEAD_FIELD_SUFFIXES or not lead_field_file,
+        "forward.head_model.lead_field_file",
+        f"suffix {path.suffix!r} not allowed; allowed: {names(LEAD_FIELD_SUFFIXES)}",
+        problems,
+    )
+    return problems
+
+
 def head_file_problems(head: Mapping[str, Any]) -> Problems:
     """The lead-field or New York Head file the head model needs exists."""
     problems: Problems = []
     if head["type"] == "lead_field":
-        path = Path(head["lead_field_file"])
-        if not head["lead_field_file"]:
-            problems.append(
-                "config key 'forward.head_model.lead_field_file': required by type "
-                "'lead_field' (an MNE -fwd.fif or an .npz/.h5 lead field)"
-            )
-        elif not path.is_file():
-            problems.append(
-                f"config key 'forward.head_model.lead_field_file': {path.resolve()} does not exist"
-            )
-        require(
-            path.suffix in LEAD_FIELD_SUFFIXES or not head["lead_field_file"],
-            "forward.head_model.lead_field_file",
-            f"suffix {path.suffix!r} not allowed; allowed: {names(LEAD_FIELD_SUFFIXES)}",
-            problems,
-        )
+        problems += lead_field_file_problems(head["lead_field_file"])
     elif head["type"] == "nyhead":
         problem = nyhead_missing(head["nyhead_file"])
         problems.extend([problem] if problem else [])

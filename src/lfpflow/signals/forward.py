@@ -34,10 +34,6 @@ from lfpflow import io
 from lfpflow.config.scopes import pathway_key
 from lfpflow.signals import head_models
 
-# re-exported for callers that map a head-frame CDM themselves
-from lfpflow.signals.head_models import eeg_transformation_matrix as eeg_transformation_matrix
-from lfpflow.signals.head_models import meg_transformation_matrix as meg_transformation_matrix
-
 
 def _check_kernel(key: Any, kernel: np.ndarray) -> np.ndarray:
     kernel = np.asarray(kernel, dtype=np.float64)
@@ -322,14 +318,9 @@ def compute_signals(
         signals[measure] = sum(part[measure] for part in contributions.values())
     if "CDM" in signals:
         maps = head_models.as_sensor_maps(head_model, meg)
-        signals["electrodes_um"] = maps.geometry.electrodes.positions_um
-        signals["head_attrs"] = maps.attrs()
-        if "MEG" in maps.matrices:
-            signals["meg_sensors_um"] = maps.meg_sensors_um
-        for name, matrix in maps.matrices.items():
-            signals[name] = matrix @ signals["CDM"]
-            for part in contributions.values():
-                part[name] = matrix @ part["CDM"]
+        signals.update(head_models.sensor_signals(signals["CDM"], maps))
+        for part in contributions.values():
+            part.update({name: matrix @ part["CDM"] for name, matrix in maps.matrices.items()})
     signals["contributions"] = contributions
     return signals
 

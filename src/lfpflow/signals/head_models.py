@@ -338,27 +338,27 @@ class SensorMaps:
     matrices : dict
         ``"EEG"`` (uV per nA um) and, with the MEG on, ``"MEG"`` (fT per nA um),
         each n_channels x 3, applied to the CDM in column coordinates.
+    head : Mapping
+        The ``forward.head_model`` the maps were built from (for :meth:`attrs`).
     meg_names : tuple of str
     meg_sensors_um : numpy.ndarray
         n x 3 MEG sensor positions (head-model frame), 0 x 3 without MEG.
-    head : Mapping
-        The ``forward.head_model`` the maps were built from (for :meth:`attrs`).
     """
 
     geometry: HeadGeometry
     matrices: dict[str, np.ndarray]
+    head: Mapping[str, Any]
     meg_names: tuple[str, ...] = ()
     meg_sensors_um: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
-    head: Mapping[str, Any] = field(default_factory=dict)
 
-    def attrs(self, head: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def attrs(self) -> dict[str, Any]:
         """Root attributes of ``signals.h5`` describing the head and sensors.
 
         Names are JSON lists and fiducials a JSON object (strings); positions
         are um in the head-model frame; ``head_offset_um`` takes them to MNE's
-        head frame. ``head``: ``forward.head_model`` (default: :attr:`head`).
+        head frame.
         """
-        head = self.head if head is None else head
+        head = self.head
         geometry = self.geometry
         files = {"lead_field": head["lead_field_file"], "nyhead": head["nyhead_file"]}
         return {
@@ -406,10 +406,10 @@ def sensor_maps(
     geometry = head_geometry(head, montage=montage, lead_field=lead_field)
     matrices = {"EEG": geometry.eeg_matrix_uV @ geometry.rotation}
     if meg is None or not meg["enabled"]:
-        return SensorMaps(geometry, matrices, head=head)
+        return SensorMaps(geometry, matrices, head)
     names, sensors = meg_sensors(geometry, meg)
     matrices["MEG"] = meg_matrix(sensors, geometry.dipole_um) @ geometry.rotation
-    return SensorMaps(geometry, matrices, names, sensors, head=head)
+    return SensorMaps(geometry, matrices, head, names, sensors)
 
 
 def as_sensor_maps(
@@ -464,27 +464,3 @@ def sensor_signals(
     if "MEG" in out:
         out["meg_sensors_um"] = maps.meg_sensors_um
     return out
-
-
-def eeg_transformation_matrix(
-    head: Mapping[str, Any],
-    *,
-    montage: Montage | None = None,
-    lead_field: LeadField | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """EEG matrix (uV per nA um of a head-frame CDM) and electrode positions (um)."""
-    geometry = head_geometry(head, montage=montage, lead_field=lead_field)
-    return geometry.eeg_matrix_uV, geometry.electrodes.positions_um
-
-
-def meg_transformation_matrix(
-    head: Mapping[str, Any],
-    meg: Mapping[str, Any],
-    *,
-    montage: Montage | None = None,
-    lead_field: LeadField | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """MEG matrix (fT per nA um of a head-frame CDM) and sensor positions (um)."""
-    geometry = head_geometry(head, montage=montage, lead_field=lead_field)
-    _, sensors = meg_sensors(geometry, meg)
-    return meg_matrix(sensors, geometry.dipole_um), sensors

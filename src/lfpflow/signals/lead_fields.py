@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from lfpflow.signals.checks import LEAD_FIELD_SUFFIXES
+from lfpflow.signals.checks import lead_field_file_problems
 from lfpflow.signals.electrodes import Electrodes
 
 #: uV per nA um of a gain in V per A m (1 nA um = 1e-15 A m; 1 V = 1e6 uV).
@@ -48,18 +48,16 @@ class LeadField:
 
 
 def checked_lead_field_path(path: str | Path) -> Path:
-    """``path`` as a Path if it exists with a lead-field suffix; else the config key's error."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"config key 'forward.head_model.lead_field_file': {path} does not exist"
-        )
-    if path.suffix not in LEAD_FIELD_SUFFIXES:
-        raise ValueError(
-            f"config key 'forward.head_model.lead_field_file': {path.name} has suffix "
-            f"{path.suffix!r}; allowed: {', '.join(LEAD_FIELD_SUFFIXES)}"
-        )
-    return path
+    """``path`` as a Path if it exists with a lead-field suffix; else the config check's error.
+
+    The rule is :func:`lfpflow.signals.checks.lead_field_file_problems`;
+    FileNotFoundError if the file is absent, else ValueError.
+    """
+    problems = lead_field_file_problems(path)
+    if problems:
+        error = ValueError if Path(path).is_file() else FileNotFoundError
+        raise error("; ".join(problems))
+    return Path(path)
 
 
 def lead_field_arrays(path: Path) -> dict[str, Any]:
