@@ -28,6 +28,8 @@ import numpy as np
 #: Datasets renamed on purpose, old name -> new name (paths inside the file):
 #: the kernel files' lag vector (ms), stored as ``tau_ms`` until it was renamed
 #: ``lags_ms`` (``kernels.tau_ms`` in the configuration is the half-width).
+#: Mirrors lfpflow.signals.kernel_files.RENAMED_DATASETS, copied rather than
+#: imported: this script compares trees of different lfpflow versions.
 RENAMED = {"tau_ms": "lags_ms"}
 
 

@@ -53,15 +53,16 @@ from lfpflow.config import load_yaml, stage_config
 from lfpflow.formats.heads import sensor_maps
 from lfpflow.multicompartment.groundtruth import (
     groundtruth_kernel_config,
-    head_signals,
-    segment_probabilities,
+    multapse_probabilities,
     simulate_groundtruth,
+    synapse_weighted_potential,
 )
 from lfpflow.multicompartment.kernels import compute_kernel
 from lfpflow.resolve import resolve_config
 from lfpflow.signals.analysis import mean_rate_hz
 from lfpflow.signals.comparison import compare_all
 from lfpflow.signals.forward import compute_signals
+from lfpflow.signals.head_models import SensorMaps, sensor_signals
 from lfpflow.signals.rates import population_rates
 
 MECHANISMS = Path("build/mechanisms")
@@ -152,11 +153,12 @@ def _read_run(path: Path) -> dict:
     }
 
 
-def run_mc(config, out: Path, label: str, **kwargs) -> dict:
+def run_mc(config, sensors: SensorMaps, out: Path, label: str, **kwargs) -> dict:
     """Simulate (or load) one MC network; keep spikes, signals and mean potentials.
 
-    The kept results are cached in ``out/<label>.h5`` (HDF5 with units), so a
-    rerun of the script reuses finished MC runs.
+    ``sensors``: the head's maps (:func:`lfpflow.formats.heads.sensor_maps`)
+    for the EEG. The kept results are cached in ``out/<label>.h5`` (HDF5 with
+    units), so a rerun of the script reuses finished MC runs.
     """
     path = out / f"{label}.h5"
     if path.exists() and io.read_h5(path)["attrs"].get("cache_version") == _CACHE_VERSION:
@@ -171,7 +173,7 @@ def run_mc(config, out: Path, label: str, **kwargs) -> dict:
         **kwargs,
     )
     signals = {"LFP": result["LFP"], "CDM": result["CDM"]}
-    signals["EEG"] = head_signals(result["CDM"], config["forward"])["EEG"]
+    signals["EEG"] = sensor_signals(result["CDM"], sensors)["EEG"]
     keep = {
         "signals": signals,
         "spikes": result["spikes"],
@@ -188,37 +190,30 @@ def run_mc(config, out: Path, label: str, **kwargs) -> dict:
     return _read_run(path)
 
 
-def synapse_weighted_v(kcfg, mean_v: dict, post: str, pre: str) -> float:
-    """MC mean potential (mV) of ``post`` weighted like the kernel's synapse density."""
-    key = f"{post}:{pre}"
-    pos = kcfg["synapse_positions"][key]
-    sd_z = float(kcfg["populations"][post]["soma_z_sd_um"])
-    widened = dict(pos, z_sd_um=[float(np.hypot(s, sd_z)) for s in pos["z_sd_um"]])
-    mv = mean_v[post]
-    allowed = np.isin(mv["section"], list(pos["sections"]))
-    # synapse depths are absolute: segment depths relative to the soma plus its mean depth
-    z_um = mv["z_rel_um"] + float(kcfg["populations"][post]["soma_z_mean_um"])
-    p = segment_probabilities(mv["area_um2"], z_um, allowed, widened)
-    return float(p @ mv["v_mV"])
-
-
 def kernels_for(config, rates, *, vrest=None, synapse_type=None, g_eff=None, n_ext_zero=False):
     """Ground-truth kernels; ``vrest``: (post, pre) -> Vrest_mV for the linearisation."""
     gt = config["groundtruth"]
-    base = groundtruth_kernel_config(config["kernels"], gt["scale"], rates, g_eff=g_eff)
-    if synapse_type is not None:
-        base["synapse_type"] = synapse_type
-    if n_ext_zero:
-        base["external"]["n_ext"] = {k: 0 for k in base["external"]["n_ext"]}
-    names = sorted(base["populations"])
+
+    def pathway_config(post, pre):
+        kcfg = groundtruth_kernel_config(
+            config["kernels"],
+            gt["scale"],
+            rates,
+            g_eff=g_eff,
+            vrest_mV=None if vrest is None else vrest[(post, pre)],
+        )
+        if synapse_type is not None:
+            kcfg["synapse_type"] = synapse_type
+        if n_ext_zero:
+            kcfg["external"]["n_ext"] = {k: 0 for k in kcfg["external"]["n_ext"]}
+        return kcfg
+
+    names = sorted(config["kernels"]["populations"])
     kernels = {}
     for post in names:
         for pre in names:
-            kcfg = copy.deepcopy(base)
-            if vrest is not None:
-                kcfg["cell"]["Vrest_mV"] = float(vrest[(post, pre)])
             kernels[(post, pre)] = compute_kernel(
-                kcfg,
+                pathway_config(post, pre),
                 post=post,
                 pre=pre,
                 dt_ms=config["simulation"]["dt_ms"],
@@ -228,15 +223,13 @@ def kernels_for(config, rates, *, vrest=None, synapse_type=None, g_eff=None, n_e
     return kernels
 
 
-def predict(config, spikes, kernels) -> dict:
+def predict(config, sensors: SensorMaps, spikes, kernels) -> dict:
     gt = config["groundtruth"]
     times = {name: data["times"] for name, data in spikes.items()}
     t_ms, counts = population_rates(
         times, tstop_ms=gt["tstop_ms"], dt_ms=config["simulation"]["dt_ms"]
     )
-    fwd = config["forward"]
-    maps = sensor_maps(fwd["head_model"], fwd["meg"])
-    return compute_signals(t_ms, counts, kernels, maps, dt_ms=config["simulation"]["dt_ms"])
+    return compute_signals(t_ms, counts, kernels, sensors, dt_ms=config["simulation"]["dt_ms"])
 
 
 def compare(config, truth: dict, predicted: dict) -> dict:
@@ -281,7 +274,7 @@ def describe_v(kcfg, mc: dict, label: str) -> dict:
             + f"; sd over time of population mean (soma) {mv['v_sd_mV'][sec == 'soma'].mean():.2f}"
         )
         for pre in mc["mean_v"]:
-            vr[(post, pre)] = synapse_weighted_v(kcfg, mc["mean_v"], post, pre)
+            vr[(post, pre)] = synapse_weighted_potential(kcfg, mc["mean_v"], post, pre)
     print(
         f"  {label} synapse-weighted V (mV): "
         + ", ".join(f"{k[0]}:{k[1]} {v:.2f}" for k, v in vr.items())
@@ -343,8 +336,10 @@ def main() -> None:
     config = stage_config(resolve_config(overlay), "groundtruth")
     gt = config["groundtruth"]
     kcfg_full = config["kernels"]
+    fwd = config["forward"]
+    sensors = sensor_maps(fwd["head_model"], fwd["meg"])  # built once: a montage is MNE's
 
-    active = run_mc(config, out, "active")
+    active = run_mc(config, sensors, out, "active")
     sizes = active["network"]["sizes"]
     rates = {
         name: mean_rate_hz(
@@ -355,8 +350,6 @@ def main() -> None:
     print(f"scale {args.scale}, {args.tstop} ms, sizes {sizes}, rates (Hz) {rates}")
     print(f"active MC: wall {active['wall_s']:.0f} s")
     scaled = groundtruth_kernel_config(kcfg_full, args.scale)
-    from lfpflow.multicompartment.groundtruth import multapse_probabilities
-
     print("synapses per postsynaptic cell, MC vs kernel (C_YX N_X mean multapses):")
     for key, n_syn in active["network"]["n_synapses"].items():
         post, pre = key.split(":")
@@ -366,14 +359,16 @@ def main() -> None:
     v_active = describe_v(scaled, active, "active")
     describe_synapses(config, active, "active", v_active)
 
-    passive = run_mc(config, out, "passive", active_soma=False, replay_spikes=active["spikes"])
+    passive = run_mc(
+        config, sensors, out, "passive", active_soma=False, replay_spikes=active["spikes"]
+    )
     print(f"passive replay MC: wall {passive['wall_s']:.0f} s")
     v_passive = describe_v(scaled, passive, "passive")
     describe_synapses(config, passive, "passive", v_passive)
 
     rows = []
     k_default = kernels_for(config, rates)
-    pred_default = predict(config, active["spikes"], k_default)
+    pred_default = predict(config, sensors, active["spikes"], k_default)
     rows.append(
         row(
             "active MC vs kernels Vrest -65 (pipeline)",
@@ -386,7 +381,7 @@ def main() -> None:
         )
     )
     k_va = kernels_for(config, rates, vrest=v_active)
-    pred_va = predict(config, active["spikes"], k_va)
+    pred_va = predict(config, sensors, active["spikes"], k_va)
     rows.append(
         row(
             "active MC vs kernels Vrest = active MC mean",
@@ -394,7 +389,7 @@ def main() -> None:
         )
     )
     k_vp = kernels_for(config, rates, vrest=v_passive)
-    pred_vp = predict(config, active["spikes"], k_vp)
+    pred_vp = predict(config, sensors, active["spikes"], k_vp)
     rows.append(
         row(
             "passive replay vs kernels Vrest = passive mean",
@@ -408,11 +403,11 @@ def main() -> None:
         cur_config["kernels"]["g_eff"] = False
         cur_config["kernels"]["external"]["n_ext"] = {k: 0 for k in kcfg_full["external"]["n_ext"]}
         current = run_mc(
-            cur_config, out, "current", active_soma=False, replay_spikes=active["spikes"]
+            cur_config, sensors, out, "current", active_soma=False, replay_spikes=active["spikes"]
         )
         print(f"current replay MC: wall {current['wall_s']:.0f} s")
         k_cur = kernels_for(config, rates, synapse_type="current", g_eff=False)
-        pred_cur = predict(config, active["spikes"], k_cur)
+        pred_cur = predict(config, sensors, active["spikes"], k_cur)
         rows.append(
             row(
                 "current-synapse replay vs current kernels (no g_eff)",
@@ -424,7 +419,9 @@ def main() -> None:
         rows.append(
             row(
                 "current-synapse replay vs conductance kernels, g_eff off",
-                compare(config, current["signals"], predict(config, active["spikes"], k_off)),
+                compare(
+                    config, current["signals"], predict(config, sensors, active["spikes"], k_off)
+                ),
             )
         )
 
@@ -433,11 +430,11 @@ def main() -> None:
         for key in ("E:I", "I:I"):
             weak["kernels"]["weights_uS"][key] *= factor
         label = f"passive_inh{factor:g}"
-        mc = run_mc(weak, out, label, active_soma=False, replay_spikes=active["spikes"])
+        mc = run_mc(weak, sensors, out, label, active_soma=False, replay_spikes=active["spikes"])
         scaled_weak = groundtruth_kernel_config(weak["kernels"], args.scale)
         v_weak = describe_v(scaled_weak, mc, label)
         describe_synapses(weak, mc, label, v_weak)
-        pred = predict(weak, active["spikes"], kernels_for(weak, rates, vrest=v_weak))
+        pred = predict(weak, sensors, active["spikes"], kernels_for(weak, rates, vrest=v_weak))
         rows.append(
             row(
                 f"passive replay, inhibitory weights x {factor:g}, vs kernels (Vrest measured)",

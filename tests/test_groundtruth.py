@@ -751,6 +751,7 @@ def _runs_worker(mechanisms_dir: str, out: str) -> None:
 def _replay_worker(mechanisms_dir: str, out: str) -> None:
     from lfpflow.signals.comparison import compare_all
     from lfpflow.signals.forward import compute_signals
+    from lfpflow.signals.head_models import sensor_signals
     from lfpflow.signals.rates import population_rates
 
     config = _tiny_config(seed=3, tstop_ms=200.0, transient_ms=40.0)
@@ -781,7 +782,7 @@ def _replay_worker(mechanisms_dir: str, out: str) -> None:
         t_ms, counts, pathway_kernels, sensors, dt_ms=config["simulation"]["dt_ms"]
     )
     truth = {"LFP": replay["LFP"], "CDM": replay["CDM"]}
-    truth["EEG"] = groundtruth.head_signals(replay["CDM"], forward, sensors)["EEG"]
+    truth["EEG"] = sensor_signals(replay["CDM"], sensors)["EEG"]
     result = compare_all(
         truth,
         {k: predicted[k][..., : truth["LFP"].shape[1]] for k in ("LFP", "CDM", "EEG")},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ from numpy.testing import assert_allclose
 
 from lfpflow import io
 from lfpflow.v1 import EXPERIMENTS, FIGURES, experiments
+from lfpflow.v1.experiments import simple_complex
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -212,6 +214,13 @@ def test_reruns_are_byte_identical(tmp_path, monkeypatch):
     assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
 
 
+def test_every_experiment_is_the_run_of_its_module():
+    """Rule v1_<name> runs lfpflow.v1.experiments.<name>.run (run_experiment's lookup)."""
+    for name in EXPERIMENTS:
+        module = importlib.import_module(f"lfpflow.v1.experiments.{name}")
+        assert callable(module.run), name
+
+
 def test_unknown_experiment_and_figure_raise():
     with pytest.raises(ValueError, match="unknown V1 experiment"):
         experiments.run_experiment("nope", {}, "x.h5")
@@ -221,7 +230,7 @@ def test_unknown_experiment_and_figure_raise():
 
 def test_exact_and_binned_numerics_agree(reduced_run, tmp_path):
     config = dict(reduced_run["config"], numerics={"dendritic_sum": "exact"})
-    exact = experiments.simple_complex(experiments.complete_v1_section(config))
+    exact = simple_complex.run(experiments.Setup.from_section(config))
     binned = io.read_h5(reduced_run["outputs"]["simple_complex"])
     scale = np.abs(exact["responses"].data).max()
     assert_allclose(binned["responses"], exact["responses"].data, rtol=0, atol=2e-6 * scale)
@@ -229,7 +238,7 @@ def test_exact_and_binned_numerics_agree(reduced_run, tmp_path):
 
 def test_converged_protocol_reports_iterations(reduced_run):
     config = dict(reduced_run["config"], relaxation={"protocol": "converged"})
-    content = experiments.simple_complex(experiments.complete_v1_section(config))
+    content = simple_complex.run(experiments.Setup.from_section(config))
     iterations = content["iterations"].data
     assert iterations.max() > 21 and iterations.max() < 100_000
 

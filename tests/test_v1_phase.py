@@ -18,6 +18,7 @@ from numpy.testing import assert_allclose
 from lfpflow import io
 from lfpflow.config.schema import ConfigError
 from lfpflow.v1 import analysis, experiments, stimuli
+from lfpflow.v1.experiments import simple_complex
 
 #: A small simple_complex run (33 x 33 pixels, 30 degree steps): about a second.
 SMALL: dict[str, Any] = {
@@ -33,7 +34,7 @@ SMALL: dict[str, Any] = {
 
 
 def _setup(config: dict[str, Any]) -> experiments.Setup:
-    return experiments.Setup(experiments.complete_v1_section(config))
+    return experiments.Setup.from_section(config)
 
 
 def test_default_phase_grid_is_the_published_half_cycle():
@@ -98,7 +99,7 @@ def test_a_whole_cycle_is_a_valid_range():
 
 @pytest.fixture(scope="module")
 def small_run() -> dict[str, Any]:
-    return experiments.simple_complex(experiments.complete_v1_section(SMALL))
+    return simple_complex.run(experiments.Setup.from_section(SMALL))
 
 
 def test_simple_complex_reports_the_modulation_over_both_ranges(small_run):

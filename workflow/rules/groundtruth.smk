@@ -33,6 +33,7 @@ rule groundtruth_simulate:
         signals=f"{GROUNDTRUTH}/signals.h5",
     params:
         config=GROUNDTRUTH_CONFIG,
+        # a lambda: a plain path here makes `snakemake --lint` warn of a hard-coded path
         morphology_dir=lambda wildcards: MORPHOLOGY_DIR,
     threads: config["groundtruth"]["n_threads"]
     log:
@@ -55,6 +56,7 @@ rule groundtruth_kernel:
         f"{GROUNDTRUTH}/kernels/{{post}}_{{pre}}.h5",
     params:
         config=GROUNDTRUTH_CONFIG,
+        # a lambda: a plain path here makes `snakemake --lint` warn of a hard-coded path
         morphology_dir=lambda wildcards: MORPHOLOGY_DIR,
     log:
         f"{LOGS}/groundtruth_kernel_{{post}}_{{pre}}.log",

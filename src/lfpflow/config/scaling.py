@@ -6,21 +6,9 @@ and the multicompartment ground truth (``groundtruth.scale``,
 ``groundtruth.k_scale``; :mod:`lfpflow.multicompartment.groundtruth`). Both
 follow van Albada, Helias & Diesmann (2015, PLOS Comput Biol 11:e1004490):
 ``scale`` multiplies the neuron numbers, ``k`` the in-degrees (recurrent and
-external), every weight is divided by ``sqrt(k)`` (which keeps the variance of
-the input) and the mean input lost, ``(1 - sqrt(k))`` times the full
-network's, is given back as a constant current. The arithmetic is here, once,
-so that the stages and the configuration checks compute the same numbers.
-
-Where the two products round differently, each keeps its own rule (the
-results of each must not change); the functions say which caller uses which:
-
-* sizes: the NEST network uses ``round(N scale)`` (0 for ``N scale <= 0.5``,
-  which its check refuses); the ground truth ``max(1, round(N scale))``, so
-  that a population never vanishes. The two differ exactly when
-  ``round(N scale) == 0``, i.e. ``N scale <= 0.5``;
-* weights: the NEST network multiplies by :func:`weight_factor`
-  ``1 / sqrt(k)``, the ground truth divides by ``sqrt(k)``
-  (:func:`k_scaled_weight`); these can differ in the last bit.
+external), every weight is divided by ``sqrt(k)`` and the mean input lost,
+``(1 - sqrt(k))`` times the full network's, is given back as a constant
+current. What both use is here; what only one uses is in its module.
 
 Pure Python (``math``); imports nothing of lfpflow.
 """
@@ -61,38 +49,14 @@ def scaled_in_degree(n: int, k_scale: float) -> int:
     return int(round(n * k_scale))
 
 
-def scaled_total(total: float, scale: float, k_scale: float) -> int:
-    """A pathway's total number of synapses at ``scale`` and ``k_scale``, rounded once.
-
-    ``round(total * scale * k_scale)``: the total follows the postsynaptic
-    population (``scale``) and the in-degree (``k_scale``), as the
-    microcircuit's reference implementation scales it.
-    """
-    return int(round(total * scale * k_scale))
-
-
-def expected_in_degree(p: float, k_scale: float, n_pre: int) -> float:
-    """Expected number of presynaptic partners ``p k N_pre`` (full-size ``N_pre``)."""
-    return p * k_scale * n_pre
-
-
-def scaled_probability(p: float, k_scale: float, n_pre: int, n_pre_scaled: int) -> float:
-    """Connection probability that keeps ``k`` times the full in-degree in a smaller network.
-
-    ``p k N_pre / N_pre'`` with ``N_pre`` the full and ``N_pre'`` the scaled
-    presynaptic population; it may exceed 1 (the ground-truth check reports it).
-    """
-    return p * k_scale * n_pre / n_pre_scaled
-
-
 def weight_factor(k_scale: float) -> float:
-    """Factor ``1 / sqrt(k)`` on every weight (the NEST network multiplies by it)."""
+    """Factor ``1 / sqrt(k)`` on every weight (the NEST network multiplies by it).
+
+    The ground truth divides by ``sqrt(k)`` instead
+    (:func:`lfpflow.multicompartment.groundtruth.description.k_scaled_weight`);
+    the two can differ in the last bit.
+    """
     return 1.0 / math.sqrt(k_scale)
-
-
-def k_scaled_weight(weight: float, k_scale: float) -> float:
-    """``weight / sqrt(k)`` (the ground truth divides; see the module docstring)."""
-    return weight / math.sqrt(k_scale)
 
 
 def lost_input_fraction(k_scale: float) -> float:

@@ -30,9 +30,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from lfpflow import io
-
-# save_figure is re-exported: it used to be defined here (with dpi 110 by default).
-from lfpflow.figures import save_figure as save_figure
+from lfpflow.figures import save_figure
 
 #: Time shown in the example trace after the DC onset (ms).
 EXAMPLE_SPAN_MS = 1000.0

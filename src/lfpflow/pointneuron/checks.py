@@ -24,8 +24,9 @@ from lfpflow.config.rules import (
     require,
     unknown_population,
 )
+from lfpflow.config.scaling import scaled_size
 from lfpflow.pointneuron.catalogue import CATALOGUE, WEIGHT_KEYS, NeuronModel, get_model
-from lfpflow.pointneuron.scaling import FIXED_TOTAL_NUMBER, scaled_size
+from lfpflow.pointneuron.scaling import FIXED_TOTAL_NUMBER
 
 #: Connection rules of ``network.connections`` and the key each one needs
 #: (:func:`lfpflow.pointneuron.network.simulate_network` builds them).
@@ -36,7 +37,7 @@ RULE_PARAMETERS = {
 }
 
 
-def weight_problems(item: Mapping[str, Any], model: NeuronModel, key: str) -> Problems:
+def _weight_problems(item: Mapping[str, Any], model: NeuronModel, key: str) -> Problems:
     """The weight of a connection or input must use the units of the target model.
 
     Parameters
@@ -113,7 +114,7 @@ def _connection_problems(config: Mapping[str, Any], models: Mapping[str, NeuronM
         require(pair not in seen, key, f"pathway {pair[0]}->{pair[1]} is listed twice", problems)
         seen.add(pair)
         if not unknown:
-            problems.extend(weight_problems(conn, models[conn["post"]], key))
+            problems.extend(_weight_problems(conn, models[conn["post"]], key))
         needed = RULE_PARAMETERS[conn["rule"]]
         require(needed in conn, f"{key}.{needed}", f"required by rule '{conn['rule']}'", problems)
         if conn["rule"] == FIXED_TOTAL_NUMBER and "p" in conn:
@@ -186,7 +187,7 @@ def _drive_problems(config: Mapping[str, Any], models: Mapping[str, NeuronModel]
         if name not in populations:
             problems.append(unknown_population(f"network.drive.n_ext.{name}", name, populations))
         elif n_ext > 0 and drive["nu_ext_Hz"] > 0:
-            problems.extend(weight_problems(drive, models[name], "network.drive"))
+            problems.extend(_weight_problems(drive, models[name], "network.drive"))
     return problems
 
 
@@ -200,7 +201,7 @@ def _protocol_problems(
     """
     problems: Problems = []
     if protocol["type"] == "poisson":
-        problems.extend(weight_problems(protocol, model, key))
+        problems.extend(_weight_problems(protocol, model, key))
     bad = [i for i in protocol.get("neurons", []) if i >= size]
     require(not bad, f"{key}.neurons", f"{bad} exceed the population size {size}", problems)
     stop = protocol.get("stop_ms", sim["tstop_ms"])

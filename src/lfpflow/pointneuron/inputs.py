@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from lfpflow.config.rules import on_grid
 from lfpflow.pointneuron.catalogue import NeuronModel
 
 PROTOCOL_TYPES = ("poisson", "dc", "white_noise", "ou")
@@ -297,12 +298,9 @@ def _connect_white_noise(
     ValueError
         If the noise interval is not a multiple of the resolution.
     """
-    # the rule lfpflow.pointneuron.checks enforces on the configuration; imported
-    # here, as lfpflow.config loads the schemas, which a network without noise skips
-    from lfpflow.config.rules import on_grid
-
     noise_dt = float(protocol.get("dt_ms") or dt_ms)
-    # NEST can change the current only at a step boundary
+    # NEST can change the current only at a step boundary (the rule
+    # lfpflow.pointneuron.checks enforces on the configuration)
     if not on_grid(noise_dt, dt_ms):
         raise ValueError(
             f"white_noise dt_ms ({noise_dt}) must be a multiple of the resolution ({dt_ms})"

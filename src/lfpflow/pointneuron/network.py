@@ -17,7 +17,6 @@ not change the result.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Mapping
@@ -26,14 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from lfpflow.config.scaling import scaled_in_degree, weight_factor
 from lfpflow.pointneuron.catalogue import NESTML_MODULE, WEIGHT_KEYS, NeuronModel, get_model
+from lfpflow.pointneuron.checks import RULE_PARAMETERS
 from lfpflow.pointneuron.inputs import connect_protocol, protocol_rng
-from lfpflow.pointneuron.scaling import (
-    FIXED_TOTAL_NUMBER,
-    ScaledNetwork,
-    scaled_in_degree,
-    scaled_network_totals,
-)
+from lfpflow.pointneuron.scaling import FIXED_TOTAL_NUMBER, ScaledNetwork, scaled_network_totals
 from lfpflow.signals.spikes import NetworkSpikes
 
 #: Largest seed NEST accepts for ``rng_seed``.
@@ -276,7 +272,8 @@ def network_inputs(config: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]
     is one ``poisson`` protocol per driven population; ``network.inputs`` adds
     any further protocols (:mod:`lfpflow.pointneuron.inputs`). With
     ``network.k_scale`` < 1 the drive has round(n_ext k_scale) inputs of
-    weight / sqrt(k_scale) (:mod:`lfpflow.pointneuron.scaling`).
+    weight / sqrt(k_scale) (:func:`lfpflow.config.scaling.weight_factor`,
+    :mod:`lfpflow.pointneuron.scaling`).
     """
     net = config["network"]
     drive = net["drive"]
@@ -290,7 +287,7 @@ def network_inputs(config: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]
         protocol = {"type": "poisson", "rate_Hz": drive["nu_ext_Hz"], "n_inputs": n_inputs}
         protocol.update({key: drive[key] for key in weight_keys})
         if k_scale != 1.0:
-            factor = 1.0 / math.sqrt(k_scale)  # as ScaledNetwork.weight_factor
+            factor = weight_factor(k_scale)
             protocol.update({key: drive[key] * factor for key in weight_keys})
         protocols[name].append(protocol)
     for name, items in net["inputs"].items():
@@ -387,11 +384,7 @@ def _connect(
                 "all_to_all",
                 {**syn_spec, "weight": weights[targets, index][:, np.newaxis], "delay": delay},
             )
-    else:
-        # unreachable after lfpflow.pointneuron.checks; imported here because the
-        # checks' module pulls in lfpflow.config (schemas), which the rule does not need
-        from lfpflow.pointneuron.checks import RULE_PARAMETERS
-
+    else:  # unreachable after lfpflow.pointneuron.checks
         raise ValueError(
             f"unknown connection rule {rule!r}; allowed values: {', '.join(RULE_PARAMETERS)}"
         )

@@ -24,11 +24,10 @@ reference implementation (the ``microcircuit`` package, PyNEST; facts from its
 
 Everything here is a plain function of the ``network`` section of the network
 stage view, so the checks and the tests use the same numbers as the
-simulation. The scaling arithmetic itself (sizes, in-degrees, weight factor,
-lost mean input) is :mod:`lfpflow.config.scaling`, shared with the
-multicompartment ground truth, whose downscaled network differs from this one
-in that it keeps connection probabilities (not total synapse counts) and at
-least one cell per population.
+simulation; the arithmetic of sizes, in-degrees, the weight factor and the
+lost mean input is :mod:`lfpflow.config.scaling`. The multicompartment ground
+truth's downscaled network differs from this one in that it keeps connection
+probabilities (not total synapse counts) and at least one cell per population.
 """
 
 from __future__ import annotations
@@ -42,12 +41,21 @@ from lfpflow.config.scaling import (
     lost_input_fraction,
     scaled_in_degree,
     scaled_size,
-    scaled_total,
     weight_factor,
 )
 
 #: Connection rule whose synapse count follows PD's Eq. 1.
 FIXED_TOTAL_NUMBER = "fixed_total_number"
+
+
+def scaled_total(total: float, scale: float, k_scale: float) -> int:
+    """A pathway's total number of synapses at ``scale`` and ``k_scale``, rounded once.
+
+    ``round(total * scale * k_scale)``: the total follows the postsynaptic
+    population (``scale``) and the in-degree (``k_scale``), as the
+    microcircuit's reference implementation scales it.
+    """
+    return int(round(total * scale * k_scale))
 
 
 def pd_total_synapses(p: float, n_pre: int, n_post: int) -> float:
@@ -162,7 +170,7 @@ def scaled_network_totals(net: Mapping[str, Any]) -> ScaledNetwork:
     The NEST network's scaling: sizes ``round(N scale)`` (no minimum: the
     check ``network.scale`` refuses an empty population) and, per
     ``fixed_total_number`` pathway, the total ``round(K scale k_scale)``
-    (:mod:`lfpflow.config.scaling`). The ground truth's
+    (:func:`scaled_total`). The ground truth's
     :func:`lfpflow.multicompartment.groundtruth.scaled_network_probabilities`
     keeps probabilities instead, with at least one cell per population.
 

@@ -2,16 +2,9 @@
 
 For one catalogue entry (:mod:`lfpflow.pointneuron.catalogue`) this measures, with NEST:
 
-* the **rheobase**: the smallest DC step (from rest, starting at ``onset_ms``)
-  after which the neuron fires *sustainedly*, i.e. at least
-  ``rheobase_min_spikes`` spikes (default 2) in the analysis window
-  ``[onset_ms + transient_ms, onset_ms + duration_ms)`` (default 1 s long).
-  Found by a parallel bisection (multisection): a doubling search brackets it,
-  then each round simulates ``rheobase_candidates`` amplitudes spread over the
-  bracket in one NEST kernel, until the bracket is narrower than
-  ``min(rheobase_tol_pA, rheobase_rel_tol * rheobase)``. ``rheobase_pA`` is
-  the upper end (an amplitude that met the criterion), ``rheobase_lower_pA``
-  the lower end (one that did not) (:mod:`lfpflow.pointneuron.rheobase`);
+* the **rheobase** (``rheobase_pA``, an amplitude that met the criterion,
+  and ``rheobase_lower_pA``, one that did not): the criterion and the search
+  are described in :mod:`lfpflow.pointneuron.rheobase`;
 * the **F-I curve under DC** (``dc_pA``, ``rate_dc_Hz``): steady-state rate,
   the inverse of the mean inter-spike interval (ISI) of the spikes in the
   analysis window, 0 with fewer than two spikes there (so ``rate_dc_Hz > 0``
@@ -25,13 +18,12 @@ For one catalogue entry (:mod:`lfpflow.pointneuron.catalogue`) this measures, wi
   times, membrane potential and, for the Izhikevich models, the recovery
   variable ``u`` (for the v-u phase plane).
 
-All inputs go through :func:`lfpflow.pointneuron.inputs.connect_protocol`, the code the
-networks use. Every neuron of one measurement (one per DC amplitude, noise
-setting and trial, unconnected) lives in one NEST kernel and is simulated
-once, so a whole model takes seconds. NEST is seeded from ``neurons.seed``
-with a fixed ``total_num_virtual_procs`` (``neurons.n_vp``), so the results do
-not depend on the number of cores. One virtual process is the default: with a
-few hundred neurons the per-step synchronisation of threads costs more than it
+NEST kernels, seeding and inputs are those of :mod:`lfpflow.pointneuron.rheobase`
+(:class:`~lfpflow.pointneuron.rheobase.ModelKernel`). Every neuron of one
+measurement (one per DC amplitude, noise setting and trial, unconnected)
+lives in one NEST kernel and is simulated once, so a whole model takes
+seconds. One virtual process (``neurons.n_vp``) is the default: with a few
+hundred neurons the per-step synchronisation of threads costs more than it
 saves (measured here: ``hh`` 3.3 s with 1, 18.5 s with 2 on a busy machine).
 
 Amplitudes not given per model (``neurons.models.<name>``) scale with the
@@ -563,11 +555,6 @@ def write_characterisation(
     attrs.update(result["attrs"])
     attrs.update({name: float(value) for name, value in result["params"].items()})
     io.write_h5(path, result["data"], attrs=attrs)
-
-
-def read_characterisation(path: str | Path) -> dict[str, Any]:
-    """Read a characterisation file (:func:`lfpflow.io.read_h5`)."""
-    return io.read_h5(path)
 
 
 def characterise_to_files(

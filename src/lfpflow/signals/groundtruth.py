@@ -23,7 +23,7 @@ from lfpflow.config.scopes import pathway_key
 from lfpflow.signals.analysis import mean_rates_Hz
 from lfpflow.signals.comparison import compare_all, meets_targets
 from lfpflow.signals.forward import compute_signals, write_signals
-from lfpflow.signals.head_models import SensorMaps
+from lfpflow.signals.head_models import SensorMaps, as_sensor_maps
 from lfpflow.signals.kernel_files import load_kernels
 from lfpflow.signals.rates import population_rates
 from lfpflow.signals.spikes import read_spikes
@@ -150,13 +150,9 @@ def predict_groundtruth(
     dt_ms = config["simulation"]["dt_ms"]
     t_ms, counts = population_rates(spikes.times_ms, tstop_ms=gt["tstop_ms"], dt_ms=dt_ms)
     kernels = load_kernels(kernel_paths)
-    forward = config["forward"]
-    if sensors is not None:
-        signals = compute_signals(t_ms, counts, kernels, sensors, dt_ms=dt_ms)
-    else:
-        signals = compute_signals(
-            t_ms, counts, kernels, forward["head_model"], forward["meg"], dt_ms=dt_ms
-        )
+    if sensors is None:
+        sensors = as_sensor_maps(config["forward"]["head_model"], config["forward"]["meg"])
+    signals = compute_signals(t_ms, counts, kernels, sensors, dt_ms=dt_ms)
     first = next(iter(kernels.values()))
     rates = mean_rates_Hz(spikes, t_start_ms=gt["transient_ms"], t_stop_ms=gt["tstop_ms"])
     if uses_measured_linearisation(config):

@@ -12,7 +12,7 @@ Modules
     Gabor patches, gratings, sparse and dense noise (numpy only).
 :mod:`lfpflow.v1.model`
     Filters, dendritic nonlinearities, batched relaxation, receptive field
-    (one submodule each, every public name importable from the package).
+    (one submodule each, the names used elsewhere importable from the package).
 :mod:`lfpflow.v1.analysis`
     Modulation depth, tuning width, simpleness index, Fournier fit.
 :mod:`lfpflow.v1.checks`

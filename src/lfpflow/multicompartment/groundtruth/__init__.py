@@ -68,24 +68,15 @@ from typing import Any
 #: use, so that the configuration checks (which need only the numpy
 #: ``description``) do not import the simulation and its file code.
 _EXPORTS = {
-    "Recording": "description",
     "RunSettings": "description",
     "compute_groundtruth_kernel": "outputs",
-    "derived_seed": "description",
-    "draw_delays": "description",
     "groundtruth_attrs": "outputs",
     "groundtruth_kernel_config": "description",
     "groundtruth_signals": "outputs",
-    "head_signals": "outputs",
-    "k_scaled_kernel_config": "description",
     "linearisation_potentials": "description",
     "multapse_probabilities": "description",
-    "network_attrs": "outputs",
     "network_replay": "description",
-    "network_spikes": "simulation",
     "pathway_kernel_config": "outputs",
-    "poisson_times": "description",
-    "safe_fraction": "description",
     "scaled_network_probabilities": "description",
     "segment_probabilities": "description",
     "simulate_groundtruth": "simulation",
@@ -98,8 +89,6 @@ __all__ = sorted([*_EXPORTS, "compensation"])
 
 
 def __getattr__(name: str) -> Any:
-    if name == "compensation":
-        return importlib.import_module(f"{__name__}.compensation")
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -1,9 +1,8 @@
 """In-degree scaling of the ground-truth network and its compensating currents (numpy only).
 
 A ground truth smaller than the full network keeps every in-degree
-(:func:`lfpflow.multicompartment.groundtruth.description.scaled_network_probabilities`) as
-long as the
-scaled connection probabilities stay at most 1. Circuits with dense pathways
+(:func:`lfpflow.multicompartment.groundtruth.description.scaled_network_probabilities`)
+as long as the scaled connection probabilities stay at most 1. Circuits with dense pathways
 (the Potjans & Diesmann microcircuit: L5I -> L5E has 496 partners among 1,065
 cells) need a large fraction of the network for that. ``groundtruth.k_scale``
 lowers the in-degrees as the point-neuron network's ``network.k_scale`` does

@@ -11,8 +11,8 @@ the numbers the simulation uses:
   (:func:`scaled_network_probabilities`), in-degrees times ``k`` and weights
   over ``sqrt(k)`` (:func:`k_scaled_kernel_config`), the ``kernels:`` section
   of the downscaled network (:func:`groundtruth_kernel_config`);
-* the random draws: multapses, delays (ms), synapse segments, Poisson event
-  times (ms), and the seed of each random stream (:func:`derived_seed`);
+* the random draws: multapses, delays (ms), synapse segments, and the seed
+  of each random stream (:func:`derived_seed`);
 * the linearisation state: the potential (mV) where a pathway's kernel puts
   its synapses (:func:`synapse_weighted_potential`);
 * the run settings (:class:`RunSettings`, :class:`Recording`) and the
@@ -32,13 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lfpflow.config.scaling import (
-    expected_in_degree,
-    k_scaled_weight,
-    scaled_in_degree,
-    scaled_probability,
-    scaled_size,
-)
+from lfpflow.config.scaling import scaled_in_degree, scaled_size
 from lfpflow.config.scopes import pathway_key, split_pathway_key
 
 if TYPE_CHECKING:
@@ -55,6 +49,30 @@ _SEED_TAG = 6
 # --------------------------------------------------------------------------
 
 
+def expected_in_degree(p: float, k_scale: float, n_pre: int) -> float:
+    """Expected number of presynaptic partners ``p k N_pre`` (full-size ``N_pre``)."""
+    return p * k_scale * n_pre
+
+
+def scaled_probability(p: float, k_scale: float, n_pre: int, n_pre_scaled: int) -> float:
+    """Connection probability that keeps ``k`` times the full in-degree in a smaller network.
+
+    ``p k N_pre / N_pre'`` with ``N_pre`` the full and ``N_pre'`` the scaled
+    presynaptic population; it may exceed 1 (the ground-truth check reports it).
+    """
+    return p * k_scale * n_pre / n_pre_scaled
+
+
+def k_scaled_weight(weight: float, k_scale: float) -> float:
+    """``weight / sqrt(k)``, the ground truth's weight at in-degree scaling ``k``.
+
+    The NEST network multiplies by ``1 / sqrt(k)``
+    (:func:`lfpflow.pointneuron.scaling.weight_factor`) instead; the two can
+    differ in the last bit.
+    """
+    return weight / math.sqrt(k_scale)
+
+
 def scaled_network_probabilities(
     kernel_config: Mapping[str, Any], scale: float, k_scale: float = 1.0
 ) -> dict[str, Any]:
@@ -68,11 +86,12 @@ def scaled_network_probabilities(
     :func:`lfpflow.multicompartment.checks.check_groundtruth` reports them
     (with the smallest usable scale) when the configuration is resolved.
 
-    The arithmetic is :mod:`lfpflow.config.scaling`'s, shared with the NEST
-    network (:func:`lfpflow.pointneuron.scaling.scaled_network_totals`), which
-    differs in two ways: it keeps total synapse counts, not probabilities, and
-    its sizes have no minimum, while here every population keeps at least one
-    cell (the sizes differ where ``N_X * scale <= 0.5``: 0 there, 1 here).
+    The sizes are :func:`lfpflow.config.scaling.scaled_size`, shared with the
+    NEST network (:func:`lfpflow.pointneuron.scaling.scaled_network_totals`),
+    which differs in two ways: it keeps total synapse counts, not
+    probabilities, and its sizes have no minimum, while here every population
+    keeps at least one cell (the sizes differ where ``N_X * scale <= 0.5``: 0
+    there, 1 here).
 
     Parameters
     ----------
@@ -322,14 +341,6 @@ def segment_probabilities(
     return weight / total
 
 
-def poisson_times(
-    rate_Hz: float, t_start_ms: float, t_stop_ms: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Sorted event times (ms) of a Poisson process of ``rate_Hz`` in [start, stop)."""
-    count = rng.poisson(rate_Hz * (t_stop_ms - t_start_ms) / 1000.0)
-    return np.sort(rng.uniform(t_start_ms, t_stop_ms, size=count))
-
-
 # --------------------------------------------------------------------------
 # run settings and replayed spikes
 # --------------------------------------------------------------------------
@@ -466,8 +477,3 @@ def network_replay(
         order = np.lexsort((senders[keep], times[keep]))
         replay[name] = {"times": times[keep][order], "senders": senders[keep][order]}
     return replay
-
-
-def safe_fraction(numerator: float, denominator: float) -> float:
-    """numerator / denominator, NaN when the denominator is 0."""
-    return float(numerator / denominator) if denominator else math.nan

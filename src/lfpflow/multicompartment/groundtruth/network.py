@@ -42,6 +42,7 @@ from lfpflow.multicompartment.groundtruth.description import (
     multapse_probabilities,
     segment_probabilities,
 )
+from lfpflow.multicompartment.kernels import current_synapse_weight_nA
 from lfpflow.multicompartment.morphology import morphology_dir as resolve_morphology_dir
 
 log = logging.getLogger(__name__)
@@ -247,10 +248,6 @@ def synapse_weight(kcfg: Mapping[str, Any], key: str, pre: str) -> float:
     weight_uS = float(kcfg["weights_uS"][key])
     if kcfg["synapse_type"] == "conductance":
         return weight_uS
-    # inside the function: kernels imports the checks, which import the
-    # ground truth's description (and so this package)
-    from lfpflow.multicompartment.kernels import current_synapse_weight_nA
-
     return current_synapse_weight_nA(
         weight_uS, float(kcfg["cell"]["Vrest_mV"]), float(kcfg["synapses"][pre]["e_rev_mV"])
     )
@@ -342,7 +339,9 @@ def _connect_external(
 
     The trains of one segment are merged into one ``Exp2Syn`` driven by one
     ``NetCon`` at the summed rate (the superposition of independent Poisson
-    processes is Poisson); :class:`_PoissonDrive` delivers the events.
+    processes is Poisson);
+    :class:`lfpflow.multicompartment.groundtruth.simulation._PoissonDrive` delivers
+    the events.
     """
     for name in net.names:
         n_ext = int(external["n_ext"].get(name, 0))

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import Any
 
 from lfpflow.config.scopes import pathway_key
 from lfpflow.multicompartment.groundtruth.description import (
@@ -25,43 +23,13 @@ from lfpflow.multicompartment.groundtruth.description import (
     scaled_network_probabilities,
 )
 from lfpflow.multicompartment.groundtruth.simulation import network_spikes, simulate_groundtruth
+from lfpflow.multicompartment.kernels import compute_kernel
 from lfpflow.signals.analysis import mean_rates_Hz
 from lfpflow.signals.forward import write_signals
 from lfpflow.signals.groundtruth import read_linearisation_potentials, uses_measured_linearisation
+from lfpflow.signals.head_models import SensorMaps, as_sensor_maps, sensor_signals
+from lfpflow.signals.kernel_files import write_kernel
 from lfpflow.signals.spikes import read_spikes, write_spikes
-
-if TYPE_CHECKING:
-    from lfpflow.signals.head_models import SensorMaps
-
-
-def head_signals(
-    cdm: np.ndarray, forward_config: Mapping[str, Any], sensors: SensorMaps | None = None
-) -> dict[str, Any]:
-    """EEG (uV) and, if enabled, MEG (fT) of a column CDM, as lfpflow.signals.forward does.
-
-    Parameters
-    ----------
-    cdm : numpy.ndarray
-        3 x T (nA*um).
-    forward_config : Mapping
-        ``forward:`` section (head model, MEG).
-    sensors : SensorMaps, optional
-        The maps of that head, built (:func:`lfpflow.formats.heads.sensor_maps`,
-        which reads what only MNE reads: a named montage, a forward solution);
-        None builds them from ``forward_config``, for a head that needs no MNE file.
-
-    Returns
-    -------
-    dict
-        :func:`lfpflow.signals.head_models.sensor_signals`: ``EEG``,
-        ``electrodes_um``, ``head_attrs`` and, with the MEG on, ``MEG`` and
-        ``meg_sensors_um``.
-    """
-    from lfpflow.signals.head_models import sensor_signals
-
-    if sensors is not None:
-        return sensor_signals(cdm, sensors)
-    return sensor_signals(cdm, forward_config["head_model"], forward_config.get("meg"))
 
 
 def network_attrs(network: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,24 +66,26 @@ def groundtruth_signals(
     forward_config : Mapping
         ``forward:`` section (head model, MEG).
     sensors : SensorMaps, optional
-        Built maps of that head (see :func:`head_signals`).
+        The maps of that head, built (:func:`lfpflow.formats.heads.sensor_maps`,
+        which reads what only MNE reads: a named montage, a forward solution);
+        None builds them from ``forward_config``, for a head that needs no MNE
+        file (:func:`lfpflow.signals.head_models.as_sensor_maps`).
 
     Returns
     -------
     dict
         ``t_ms``, ``LFP``, ``CDM``, ``EEG`` (uV), ``MEG`` (fT, if enabled),
         ``electrodes_um``, ``meg_sensors_um`` and ``contributions`` (population
-        -> ``LFP``, ``CDM``, ``EEG``, ``MEG``), see :func:`head_signals`.
+        -> ``LFP``, ``CDM``, ``EEG``, ``MEG``), see
+        :func:`lfpflow.signals.head_models.sensor_signals`.
     """
-    from lfpflow.signals.head_models import as_sensor_maps
-
     if sensors is None:  # built once for the whole signal and every contribution
         sensors = as_sensor_maps(forward_config["head_model"], forward_config.get("meg"))
     signals = {"t_ms": result["t_ms"], "LFP": result["LFP"], "CDM": result["CDM"]}
-    signals.update(head_signals(result["CDM"], forward_config, sensors))
+    signals.update(sensor_signals(result["CDM"], sensors))
     signals["contributions"] = {}
     for name, part in result["contributions"].items():
-        head = head_signals(part["CDM"], forward_config, sensors)
+        head = sensor_signals(part["CDM"], sensors)
         signals["contributions"][name] = {
             **part,
             **{k: v for k, v in head.items() if k in ("EEG", "MEG")},
@@ -226,7 +196,7 @@ def simulate_groundtruth_to_files(
         The head's EEG (and MEG) maps, built before the simulation
         (:func:`lfpflow.formats.heads.sensor_maps`); None: from
         ``config["forward"]``, for a head that needs no MNE file (see
-        :func:`head_signals`).
+        :func:`groundtruth_signals`).
 
     Returns
     -------
@@ -355,11 +325,6 @@ def compute_groundtruth_kernel(
         The ``kernels:`` section used (``presynaptic_rates_Hz`` in Hz,
         ``cell.Vrest_mV`` in mV).
     """
-    # inside the function: kernels imports the checks, which import the
-    # ground truth's description (and so this package)
-    from lfpflow.multicompartment.kernels import compute_kernel
-    from lfpflow.signals.kernel_files import write_kernel
-
     kernel_config = pathway_kernel_config(
         config, post=post, pre=pre, spikes_path=spikes_path, truth_path=truth_path
     )

@@ -1,11 +1,14 @@
-"""The experiments of Rentzeperis, Prandi & Bertalmío (2025), one function each.
+"""The experiments of Rentzeperis, Prandi & Bertalmío (2025), one module each.
 
-Each experiment function takes the ``v1`` configuration (completed by
-:func:`complete_v1_section` from the defaults of
-``src/lfpflow/config/schemas/v1.schema.yaml``) and returns the content of its
-HDF5 file (a mapping for :func:`lfpflow.io.write_h5`); :func:`run_experiment`
-computes, writes ``results/v1/<experiment>.h5`` and draws the figures from
-the written file; :func:`summarise` collects the headline numbers into
+Each experiment of :data:`lfpflow.v1.EXPERIMENTS` is the module of the same
+name (the rule ``v1_<name>`` runs ``lfpflow.v1.experiments.<name>``), whose
+function ``run(setup)`` takes a :class:`~lfpflow.v1.experiments.common.Setup`
+(a ``v1`` section completed by :func:`complete_v1_section` from the defaults
+of ``src/lfpflow/config/schemas/v1.schema.yaml``) and returns the content of
+its HDF5 file (a mapping for :func:`lfpflow.io.write_h5`);
+:func:`run_experiment` builds the set-up, computes, writes
+``results/v1/<experiment>.h5`` and draws the figures from the written file;
+:func:`summarise` collects the headline numbers into
 ``results/v1/summary.json``. Experimental data are package data
 (:mod:`lfpflow.v1.data`).
 
@@ -25,49 +28,36 @@ Modules, one per experiment (in the order of the paper) and three shared:
 
 :mod:`~lfpflow.v1.experiments.common`
     :func:`complete_v1_section`, :func:`read_data`, :class:`Setup`,
-    :class:`GaborGrid` and the dataset helpers.
-:mod:`~lfpflow.v1.experiments.simple_to_complex`
-    1. :func:`simple_complex` (Figs 2, 3, S4).
-:mod:`~lfpflow.v1.experiments.filter_perturbations`
-    2. :func:`perturbations` (Fig 4).
-:mod:`~lfpflow.v1.experiments.noise_statistics`
-    3. :func:`input_statistics` (Fig 5).
-:mod:`~lfpflow.v1.experiments.contrast_modulation`
-    4. :func:`contrast` (Fig 6).
-:mod:`~lfpflow.v1.experiments.lateral_sharpening`
-    5. :func:`orientation_sharpening` (Fig 7).
-:mod:`~lfpflow.v1.experiments.receptive_fields`
-    6. :func:`receptive_field` (Figs S2, S3).
+    :class:`~lfpflow.v1.experiments.common.GaborGrid` and the dataset helpers.
+:mod:`~lfpflow.v1.experiments.simple_complex`
+    1. Simple to complex cells (Figs 2, 3, S4).
+:mod:`~lfpflow.v1.experiments.perturbations`
+    2. Perturbed filters (Fig 4).
+:mod:`~lfpflow.v1.experiments.input_statistics`
+    3. Sparse and dense noise (Fig 5).
+:mod:`~lfpflow.v1.experiments.contrast`
+    4. Phase sensitivity and contrast (Fig 6).
+:mod:`~lfpflow.v1.experiments.orientation_sharpening`
+    5. Lateral interactions (Fig 7).
+:mod:`~lfpflow.v1.experiments.receptive_field`
+    6. Receptive fields (Figs S2, S3).
 :mod:`~lfpflow.v1.experiments.runner`
-    :func:`run_experiment`, which dispatches on the experiment's name.
+    :func:`run_experiment`, which runs the module of the experiment's name.
 :mod:`~lfpflow.v1.experiments.summary`
     :func:`summarise`.
 
-The modules are not named after their experiment functions so that the
-functions, re-exported here, are not shadowed by submodules of the same name.
+Importable from here: :func:`complete_v1_section`, :func:`read_data`,
+:class:`Setup`, :func:`run_experiment` and :func:`summarise`.
 """
 
-from lfpflow.v1.experiments.common import GaborGrid, Setup, complete_v1_section, read_data
-from lfpflow.v1.experiments.contrast_modulation import contrast
-from lfpflow.v1.experiments.filter_perturbations import perturbations
-from lfpflow.v1.experiments.lateral_sharpening import orientation_sharpening
-from lfpflow.v1.experiments.noise_statistics import input_statistics
-from lfpflow.v1.experiments.receptive_fields import receptive_field
+from lfpflow.v1.experiments.common import Setup, complete_v1_section, read_data
 from lfpflow.v1.experiments.runner import run_experiment
-from lfpflow.v1.experiments.simple_to_complex import simple_complex
 from lfpflow.v1.experiments.summary import summarise
 
 __all__ = [
-    "GaborGrid",
     "Setup",
-    "contrast",
-    "input_statistics",
-    "orientation_sharpening",
-    "perturbations",
-    "read_data",
-    "receptive_field",
     "complete_v1_section",
+    "read_data",
     "run_experiment",
-    "simple_complex",
     "summarise",
 ]

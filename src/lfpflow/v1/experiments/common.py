@@ -83,9 +83,18 @@ def read_data(data_file: str) -> dict[str, NDArray]:
 
 @dataclass(frozen=True)
 class Setup:
-    """Model ingredients shared by the experiments, built from the config."""
+    """Model ingredients shared by the experiments, built from the config.
+
+    ``config`` is a complete ``v1`` section (:meth:`from_section` completes one).
+    """
 
     config: dict[str, Any]
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any] | None = None) -> Setup:
+        """The set-up of a (possibly partial) ``v1`` section, completed by
+        :func:`complete_v1_section`."""
+        return cls(complete_v1_section(section))
 
     @property
     def relaxation(self) -> model.Relaxation:
@@ -279,14 +288,6 @@ def feedforward(
     return model.relax_feedforward(q, dsum, lam=lam, alpha=alpha, relaxation=setup.relaxation)
 
 
-def phase_modulation(surface: NDArray, preferred: int) -> NDArray:
-    """Modulation depth over phase at the preferred orientation of ``(..., phase, orientation)``.
-
-    ``(max - min) / max`` of the rectified response (:func:`analysis.modulation_depth`).
-    """
-    return analysis.modulation_depth(surface[..., preferred], axis=-1)
-
-
 #: Description of the modulation ratios over the configured phases (published protocol).
 RATIO_GRID = (
     "(max-min)/max over phase of the rectified response, preferred orientation, "
@@ -297,45 +298,3 @@ RATIO_FULL = (
     "(max-min)/max over phase of the rectified response, preferred orientation, "
     "a full cycle of phase (phase_full_cycle)"
 )
-
-
-def full_cycle_modulation(
-    setup: Setup,
-    w0: NDArray,
-    w1: NDArray,
-    images: NDArray,
-    *,
-    lam: Any,
-    alpha: Any,
-    **kwargs: Any,
-) -> tuple[NDArray, NDArray]:
-    """Responses to full-cycle stimuli and their modulation depth over phase.
-
-    Parameters
-    ----------
-    setup : Setup
-        Model ingredients.
-    w0, w1 : ndarray
-        One filter pair, ``(n, n)``.
-    images : ndarray
-        The full cycle of phase at the preferred orientation, ``(phase, n, n)``
-        (:attr:`GaborGrid.full_cycle_images`, possibly pre-filtered).
-    lam, alpha : array_like
-        As for :func:`feedforward`, broadcast against the pair axes ``(1, phase)``.
-    **kwargs
-        Passed to :func:`feedforward` (``pa2m``, ``nonlinearity``).
-
-    Returns
-    -------
-    responses : ndarray
-        ``(..., phase)``, a.u.: the parameter axes of ``lam`` and ``alpha``
-        without the filter axis.
-    depth : ndarray
-        ``(...)``, dimensionless: ``(max - min) / max`` of the rectified
-        responses over phase.
-    """
-    # computed apart from the grid so that the published numbers stay bit-identical
-    # (the binned sums' bins span the potentials of every stimulus in a batch)
-    result = feedforward(setup, w0, w1, images, lam=lam, alpha=alpha, **kwargs)
-    responses = result.v[..., 0, :]
-    return responses, analysis.modulation_depth(responses, axis=-1)

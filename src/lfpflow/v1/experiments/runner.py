@@ -1,34 +1,19 @@
-"""Running one V1 experiment: the registry of experiment functions and the dispatch."""
+"""Running one V1 experiment: the module of its name, the HDF5 file and the figures."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from lfpflow import io
 from lfpflow.v1 import EXPERIMENTS, FIGURES
-from lfpflow.v1.experiments.common import complete_v1_section
-from lfpflow.v1.experiments.contrast_modulation import contrast
-from lfpflow.v1.experiments.filter_perturbations import perturbations
-from lfpflow.v1.experiments.lateral_sharpening import orientation_sharpening
-from lfpflow.v1.experiments.noise_statistics import input_statistics
-from lfpflow.v1.experiments.receptive_fields import receptive_field
-from lfpflow.v1.experiments.simple_to_complex import simple_complex
+from lfpflow.v1.experiments.common import Setup
 
 log = logging.getLogger(__name__)
-
-#: Experiment name -> the function computing its file's content.
-_FUNCTIONS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
-    "simple_complex": simple_complex,
-    "perturbations": perturbations,
-    "input_statistics": input_statistics,
-    "contrast": contrast,
-    "orientation_sharpening": orientation_sharpening,
-    "receptive_field": receptive_field,
-}
 
 
 def run_experiment(
@@ -38,6 +23,9 @@ def run_experiment(
     figures: Mapping[str, str | os.PathLike] | None = None,
 ) -> dict[str, Any]:
     """Run one experiment, write its HDF5 file and (optionally) its figures.
+
+    The experiment is the function ``run`` of the module
+    ``lfpflow.v1.experiments.<name>``, given the :class:`Setup` of ``config``.
 
     Parameters
     ----------
@@ -56,15 +44,16 @@ def run_experiment(
     dict
         The file's content as read back by :func:`lfpflow.io.read_h5`.
     """
-    if name not in _FUNCTIONS:
+    if name not in EXPERIMENTS:
         raise ValueError(f"unknown V1 experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
-    resolved = complete_v1_section(config)
+    setup = Setup.from_section(config)
+    resolved = setup.config
     unknown = sorted(set(figures or {}) - set(FIGURES[name]))
     if unknown:
         raise ValueError(f"unknown figure(s) for {name}: {', '.join(unknown)}")
     log.info("V1 experiment %s: start (protocol %s)", name, resolved["relaxation"]["protocol"])
     start = time.perf_counter()
-    content = _FUNCTIONS[name](resolved)
+    content = importlib.import_module(f"lfpflow.v1.experiments.{name}").run(setup)
     seconds = time.perf_counter() - start
     # no timing in the file: with SOURCE_DATE_EPOCH set, reruns are byte-identical
     attrs = io.provenance(

@@ -48,28 +48,23 @@ Submodules
 :mod:`~lfpflow.v1.model.readouts`
     The receptive field ``dv/dx`` at the fixed point.
 
-Every public name of the submodules is importable from here.
+The names the experiments, tests and benchmarks use are importable from here
+(``__all__``); the rest stay in their submodule.
 """
 
 from lfpflow.v1.model.dendritic_sums import (
-    TAYLOR_TERMS,
     BinnedDendriticSum,
-    DendriticSum,
     ExactDendriticSum,
     dendritic_sum,
 )
 from lfpflow.v1.model.filters import (
     FilterSpec,
-    l1_normalise,
     lateral_weights,
     linear_drive,
     model_filters,
     term_weights,
 )
 from lfpflow.v1.model.nonlinearities import (
-    XOR_HALF_WIDTH,
-    XOR_PEAK_BASE,
-    DendriticNonlinearity,
     SigmoidDendrite,
     XorDendrite,
     rate_to_potential,
@@ -84,12 +79,7 @@ from lfpflow.v1.model.relaxation import (
 )
 
 __all__ = [
-    "TAYLOR_TERMS",
-    "XOR_HALF_WIDTH",
-    "XOR_PEAK_BASE",
     "BinnedDendriticSum",
-    "DendriticNonlinearity",
-    "DendriticSum",
     "ExactDendriticSum",
     "FilterSpec",
     "Relaxation",
@@ -97,7 +87,6 @@ __all__ = [
     "SigmoidDendrite",
     "XorDendrite",
     "dendritic_sum",
-    "l1_normalise",
     "lateral_weights",
     "linear_drive",
     "model_filters",

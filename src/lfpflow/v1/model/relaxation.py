@@ -378,7 +378,7 @@ def relax_network(
     dendritic_sum : DendriticSum
         ``R`` for each (unit, stimulus).
     lateral : array_like, shape (U, U)
-        ``w2`` (:func:`lateral_weights`).
+        ``w2`` (:func:`~lfpflow.v1.model.filters.lateral_weights`).
     lambda1, lambda2, alpha1, alpha2 : array_like
         Parameters, broadcast against ``(U, S)`` (e.g. shape ``(P, 1, 1)``);
         they must not vary over the unit and stimulus axes.

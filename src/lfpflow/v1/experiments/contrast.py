@@ -1,6 +1,6 @@
 """Experiment 4, phase sensitivity and contrast (Fig 6), against Meffin et al.
 
-:func:`contrast` writes ``contrast.h5``.
+:func:`run` writes ``contrast.h5``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from lfpflow.v1 import analysis, model, stimuli
 from lfpflow.v1.experiments.common import (
     Setup,
     angle_coordinate,
-    complete_v1_section,
     dataset,
     feedforward,
     read_data,
@@ -135,7 +134,7 @@ def _contrast_hierarchical(
     }
 
 
-def contrast(config: Mapping[str, Any]) -> dict[str, Any]:
+def run(setup: Setup) -> dict[str, Any]:
     """Experiment 4: modulation depth vs contrast (Fig 6), against Meffin et al.
 
     Gabor patches at the preferred orientation over a full cycle of phase
@@ -145,18 +144,8 @@ def contrast(config: Mapping[str, Any]) -> dict[str, Any]:
     The experimental points are those of ``contrast.data_file`` (see
     :func:`~lfpflow.v1.experiments.common.read_data`).
 
-    Parameters
-    ----------
-    config : Mapping
-        The ``v1`` section (completed by
-        :func:`~lfpflow.v1.experiments.common.complete_v1_section`).
-
-    Returns
-    -------
-    dict
-        The content of ``contrast.h5``.
+    Returns the content of ``contrast.h5``.
     """
-    setup = Setup(complete_v1_section(config))
     cc = setup.config["contrast"]
     spec = setup.filter_spec()
     w0, w1 = model.model_filters(spec)

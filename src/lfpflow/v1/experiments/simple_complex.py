@@ -1,6 +1,6 @@
 """Experiment 1, from simple to complex cells with the XOR term (Figs 2, 3, S4).
 
-:func:`simple_complex` writes ``simple_complex.h5``: responses over (lambda,
+:func:`run` writes ``simple_complex.h5``: responses over (lambda,
 phase, orientation), the alpha sweep, the modulation map over (lambda, alpha),
 the controls (non-oriented ``w1``, sigmoid dendrite) and the hierarchical
 (pre-filtered) input.
@@ -23,13 +23,61 @@ from lfpflow.v1.experiments.common import (
     GaborGrid,
     Setup,
     angle_coordinate,
-    complete_v1_section,
     dataset,
     feedforward,
-    full_cycle_modulation,
-    phase_modulation,
     pixel_coordinates,
 )
+
+
+def _phase_modulation(surface: NDArray, preferred: int) -> NDArray:
+    """Modulation depth over phase at the preferred orientation of ``(..., phase, orientation)``.
+
+    ``(max - min) / max`` of the rectified response
+    (:func:`~lfpflow.v1.analysis.modulation_depth`).
+    """
+    return analysis.modulation_depth(surface[..., preferred], axis=-1)
+
+
+def _full_cycle_modulation(
+    setup: Setup,
+    w0: NDArray,
+    w1: NDArray,
+    images: NDArray,
+    *,
+    lam: Any,
+    alpha: Any,
+    **kwargs: Any,
+) -> tuple[NDArray, NDArray]:
+    """Responses to full-cycle stimuli and their modulation depth over phase.
+
+    Parameters
+    ----------
+    setup : Setup
+        Model ingredients.
+    w0, w1 : ndarray
+        One filter pair, ``(n, n)``.
+    images : ndarray
+        The full cycle of phase at the preferred orientation, ``(phase, n, n)``
+        (:attr:`GaborGrid.full_cycle_images`, possibly pre-filtered).
+    lam, alpha : array_like
+        As for :func:`feedforward`, broadcast against the pair axes ``(1, phase)``.
+    **kwargs
+        Passed to :func:`feedforward` (``pa2m``, ``nonlinearity``).
+
+    Returns
+    -------
+    responses : ndarray
+        ``(..., phase)``, a.u.: the parameter axes of ``lam`` and ``alpha``
+        without the filter axis.
+    depth : ndarray
+        ``(...)``, dimensionless: ``(max - min) / max`` of the rectified
+        responses over phase.
+    """
+    # computed apart from the grid so that the published numbers stay bit-identical
+    # (the binned sums' bins span the potentials of every stimulus in a batch)
+    result = feedforward(setup, w0, w1, images, lam=lam, alpha=alpha, **kwargs)
+    responses = result.v[..., 0, :]
+    return responses, analysis.modulation_depth(responses, axis=-1)
 
 
 def _lambda_panel(
@@ -39,7 +87,7 @@ def _lambda_panel(
     lambdas = np.asarray(sc["lambdas"], dtype=float)
     main = feedforward(setup, w0, w1, grid.images, lam=lambdas[:, None, None], alpha=sc["alpha"])
     responses = grid.surface(main.v)
-    full, full_ratio = full_cycle_modulation(
+    full, full_ratio = _full_cycle_modulation(
         setup, w0, w1, grid.full_cycle_images, lam=lambdas[:, None, None], alpha=sc["alpha"]
     )
     return {
@@ -49,7 +97,7 @@ def _lambda_panel(
         ),
         "linear_drive": dataset(main.linear[0].reshape(grid.shape), "a.u.", GRID_DIMS),
         "modulation_ratio": dataset(
-            phase_modulation(responses, grid.preferred), "1", ("lambda",), description=RATIO_GRID
+            _phase_modulation(responses, grid.preferred), "1", ("lambda",), description=RATIO_GRID
         ),
         "responses_full_cycle": dataset(
             full, "a.u.", ("lambda", "phase_full_cycle"), alpha=sc["alpha"]
@@ -71,13 +119,13 @@ def _alpha_sweep(
         setup, w0, w1, grid.images, lam=sweep["lambda"], alpha=alphas[:, None, None]
     )
     surface = grid.surface(swept.v)
-    _, full_ratio = full_cycle_modulation(
+    _, full_ratio = _full_cycle_modulation(
         setup, w0, w1, grid.full_cycle_images, lam=sweep["lambda"], alpha=alphas[:, None, None]
     )
     return {
         "responses": dataset(surface, "a.u.", ("alpha", *GRID_DIMS), **{"lambda": sweep["lambda"]}),
         "modulation_ratio": dataset(
-            phase_modulation(surface, grid.preferred), "1", ("alpha",), description=RATIO_GRID
+            _phase_modulation(surface, grid.preferred), "1", ("alpha",), description=RATIO_GRID
         ),
         "modulation_ratio_full_cycle": dataset(full_ratio, "1", ("alpha",), description=RATIO_FULL),
         "alpha": dataset(alphas, "1"),
@@ -102,7 +150,7 @@ def _modulation_map(
     mapped = feedforward(setup, w0, w1, images, **parameters)
     responses = mapped.v[:, :, 0, :]
     depth = analysis.modulation_depth(responses, axis=-1)
-    full, full_depth = full_cycle_modulation(setup, w0, w1, grid.full_cycle_images, **parameters)
+    full, full_depth = _full_cycle_modulation(setup, w0, w1, grid.full_cycle_images, **parameters)
     return {
         "modulation_depth": dataset(depth, "1", ("lambda", "alpha"), description=RATIO_GRID),
         "responses": dataset(responses, "a.u.", ("lambda", "alpha", "phase")),
@@ -161,7 +209,7 @@ def _controls(
         nonlinearity=model.SigmoidDendrite(),
     )
     sigmoid_surface = grid.surface(sigmoid.v)
-    _, sigmoid_full_ratio = full_cycle_modulation(
+    _, sigmoid_full_ratio = _full_cycle_modulation(
         setup,
         narrow_w0,
         w1,
@@ -180,7 +228,7 @@ def _controls(
         "sigmoid_dendrite": {
             "responses": dataset(sigmoid_surface, "a.u.", ("alpha", *GRID_DIMS)),
             "modulation_ratio": dataset(
-                phase_modulation(sigmoid_surface, grid.preferred),
+                _phase_modulation(sigmoid_surface, grid.preferred),
                 "1",
                 ("alpha",),
                 description=RATIO_GRID,
@@ -225,7 +273,7 @@ def _hierarchical_input(
     # as in the authors' code, the unit's linear filter is the pre-filter itself
     result = feedforward(setup, prefilter, w1, cortical, lam=hier["lambda"], alpha=hier["alpha"])
     surface = grid.surface(result.v)
-    _, full_ratio = full_cycle_modulation(
+    _, full_ratio = _full_cycle_modulation(
         setup,
         prefilter,
         w1,
@@ -236,7 +284,7 @@ def _hierarchical_input(
     return {
         "responses": dataset(surface, "a.u.", GRID_DIMS),
         "modulation_ratio": dataset(
-            phase_modulation(surface, grid.preferred), "1", description=RATIO_GRID
+            _phase_modulation(surface, grid.preferred), "1", description=RATIO_GRID
         ),
         "modulation_ratio_full_cycle": dataset(full_ratio, "1", description=RATIO_FULL),
         "prefilter": dataset(prefilter, "1", ("row", "column")),
@@ -247,7 +295,7 @@ def _hierarchical_input(
     }
 
 
-def simple_complex(config: Mapping[str, Any]) -> dict[str, Any]:
+def run(setup: Setup) -> dict[str, Any]:
     """Experiment 1: simple-to-complex transition with the XOR term (Figs 2, 3, S4).
 
     Responses to Gabor patches over phase and orientation for each lambda
@@ -257,18 +305,8 @@ def simple_complex(config: Mapping[str, Any]) -> dict[str, Any]:
     dendrite; the hierarchical variant whose input is pre-filtered by a
     cortical Gabor.
 
-    Parameters
-    ----------
-    config : Mapping
-        The ``v1`` section (completed by
-        :func:`~lfpflow.v1.experiments.common.complete_v1_section`).
-
-    Returns
-    -------
-    dict
-        The content of ``simple_complex.h5``.
+    Returns the content of ``simple_complex.h5``.
     """
-    setup = Setup(complete_v1_section(config))
     sc = setup.config["simple_complex"]
     spec = setup.filter_spec()
     w0, w1 = model.model_filters(spec)

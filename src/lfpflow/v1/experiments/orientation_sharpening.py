@@ -1,6 +1,6 @@
 """Experiment 5, orientation sharpening by the lateral term (Fig 7).
 
-:func:`orientation_sharpening` writes ``orientation_sharpening.h5``.
+:func:`run` writes ``orientation_sharpening.h5``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from lfpflow.v1.experiments.common import (
     GaborGrid,
     Setup,
     angle_coordinate,
-    complete_v1_section,
     dataset,
 )
 
@@ -92,7 +91,7 @@ def _network_responses(
     return result, w2
 
 
-def orientation_sharpening(config: Mapping[str, Any]) -> dict[str, Any]:
+def run(setup: Setup) -> dict[str, Any]:
     """Experiment 5: the full model with lateral interactions (Fig 7).
 
     ``n_units`` units with preferred orientations ``0, pi/n, ..., pi - pi/n``
@@ -101,18 +100,8 @@ def orientation_sharpening(config: Mapping[str, Any]) -> dict[str, Any]:
     phase (0), on the paper's grid and on a fine orientation grid for the
     half-width at half maximum.
 
-    Parameters
-    ----------
-    config : Mapping
-        The ``v1`` section (completed by
-        :func:`~lfpflow.v1.experiments.common.complete_v1_section`).
-
-    Returns
-    -------
-    dict
-        The content of ``orientation_sharpening.h5``.
+    Returns the content of ``orientation_sharpening.h5``.
     """
-    setup = Setup(complete_v1_section(config))
     oc = setup.config["orientation_sharpening"]
     spec = setup.filter_spec()
     n_units = oc["n_units"]

@@ -1,12 +1,11 @@
 """Experiment 6, spatial receptive fields ``dv/dx`` at the fixed point (Figs S2, S3).
 
-:func:`receptive_field` writes ``receptive_field.h5``.
+:func:`run` writes ``receptive_field.h5``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,6 @@ from numpy.typing import NDArray
 from lfpflow.v1 import analysis, model, stimuli
 from lfpflow.v1.experiments.common import (
     Setup,
-    complete_v1_section,
     dataset,
     pixel_coordinates,
 )
@@ -160,7 +158,7 @@ def _masked_fields(setup: Setup, spec: model.FilterSpec) -> dict[str, Any]:
     }
 
 
-def receptive_field(config: Mapping[str, Any]) -> dict[str, Any]:
+def run(setup: Setup) -> dict[str, Any]:
     """Experiment 6: spatial receptive field ``dv/dx`` at the fixed point (Figs S2, S3).
 
     For horizontal and vertical gratings at each lambda, and for the
@@ -170,18 +168,8 @@ def receptive_field(config: Mapping[str, Any]) -> dict[str, Any]:
     fixed point (the derivative of the published 21-step map is a different
     object), with exact dendritic sums.
 
-    Parameters
-    ----------
-    config : Mapping
-        The ``v1`` section (completed by
-        :func:`~lfpflow.v1.experiments.common.complete_v1_section`).
-
-    Returns
-    -------
-    dict
-        The content of ``receptive_field.h5``.
+    Returns the content of ``receptive_field.h5``.
     """
-    setup = Setup(complete_v1_section(config))
     rc = setup.config["receptive_field"]
     spec = setup.filter_spec(phase=math.radians(rc["filter_phase_deg"]))
     return {

@@ -1,6 +1,6 @@
 """Experiment 2, robustness to perturbations of the filters (Fig 4).
 
-:func:`perturbations` writes ``perturbations.h5``: the two-term model with
+:func:`run` writes ``perturbations.h5``: the two-term model with
 ``w0`` and ``w1`` perturbed by uniform noise, per noise level and repetition.
 """
 
@@ -22,7 +22,6 @@ from lfpflow.v1.experiments.common import (
     RATIO_GRID,
     GaborGrid,
     Setup,
-    complete_v1_section,
     dataset,
     feedforward,
     pixel_coordinates,
@@ -186,7 +185,7 @@ def _perturbation_statistics(
     }
 
 
-def perturbations(config: Mapping[str, Any]) -> dict[str, Any]:
+def run(setup: Setup) -> dict[str, Any]:
     """Experiment 2: filters perturbed by uniform noise (Fig 4).
 
     ``w0 + L u0`` and ``w1 + L u1`` with ``u0, u1`` uniform on
@@ -197,18 +196,8 @@ def perturbations(config: Mapping[str, Any]) -> dict[str, Any]:
     levels are not blurred by draw-to-draw variability); otherwise every
     level draws afresh, as the authors' code does.
 
-    Parameters
-    ----------
-    config : Mapping
-        The ``v1`` section (completed by
-        :func:`~lfpflow.v1.experiments.common.complete_v1_section`).
-
-    Returns
-    -------
-    dict
-        The content of ``perturbations.h5``.
+    Returns the content of ``perturbations.h5``.
     """
-    setup = Setup(complete_v1_section(config))
     pc = setup.config["perturbations"]
     spec = setup.filter_spec()
     w0, w1 = model.model_filters(spec)

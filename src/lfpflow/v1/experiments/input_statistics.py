@@ -1,11 +1,10 @@
 """Experiment 3, input statistics: simpleness under sparse and dense noise (Fig 5).
 
-:func:`input_statistics` writes ``input_statistics.h5``.
+:func:`run` writes ``input_statistics.h5``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,6 @@ import numpy as np
 from lfpflow.v1 import analysis, model, stimuli
 from lfpflow.v1.experiments.common import (
     Setup,
-    complete_v1_section,
     dataset,
     feedforward,
     pixel_coordinates,
@@ -21,7 +19,7 @@ from lfpflow.v1.experiments.common import (
 )
 
 
-def input_statistics(config: Mapping[str, Any]) -> dict[str, Any]:
+def run(setup: Setup) -> dict[str, Any]:
     """Experiment 3: simpleness index under sparse and dense noise (Fig 5).
 
     ``SI = |c0 Q| / (|c0 Q| + |c1 R|)`` for ``n_stimuli`` sparse- and
@@ -30,18 +28,8 @@ def input_statistics(config: Mapping[str, Any]) -> dict[str, Any]:
     of the model and to the experimental points of Fournier et al. (2011)
     (``input_statistics.data_file``, see :func:`~lfpflow.v1.experiments.common.read_data`).
 
-    Parameters
-    ----------
-    config : Mapping
-        The ``v1`` section (completed by
-        :func:`~lfpflow.v1.experiments.common.complete_v1_section`).
-
-    Returns
-    -------
-    dict
-        The content of ``input_statistics.h5``.
+    Returns the content of ``input_statistics.h5``.
     """
-    setup = Setup(complete_v1_section(config))
     ic = setup.config["input_statistics"]
     spec = setup.filter_spec(n_pixels=ic["n_pixels"])
     w0, w1 = model.model_filters(spec)
